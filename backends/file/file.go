@@ -1,0 +1,310 @@
+// Package file is Django's file session backend
+// (django.contrib.sessions.backends.file, spec §3.9.4): one file per
+// session in SESSION_FILE_PATH, named SESSION_COOKIE_NAME + session_key,
+// holding session_data; expiry computed from the stored _session_expiry or
+// the file's modification time.
+//
+// Writes are atomic: the data goes to a temporary file in the same folder,
+// is synced, and is renamed over the session file, so a crash never leaves a
+// torn session. Only keys made of [a-z0-9] ever become paths.
+package file
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/djsession/djsession/django"
+	"github.com/djsession/djsession/pickle/py"
+)
+
+// MaxFileSize bounds how much of a session file is read: a larger file is
+// treated as corrupt (not found). Django reads any size.
+const MaxFileSize = 16 << 20
+
+// Store is the file backend. It is safe for concurrent use.
+type Store struct {
+	dir      string
+	settings *django.Settings
+	codec    *django.Codec
+}
+
+var _ django.Store = (*Store)(nil)
+
+// New returns the store for settings.SessionFilePath (the OS temp dir when
+// empty, as Django's tempfile.gettempdir()). The folder must exist, as
+// Django requires (ImproperlyConfigured otherwise).
+func New(settings *django.Settings) (*Store, error) {
+	codec, err := django.NewCodec(settings)
+	if err != nil {
+		return nil, err
+	}
+	dir := settings.SessionFilePath
+	if dir == "" {
+		dir = os.TempDir()
+	}
+	fi, err := os.Stat(dir)
+	if err != nil || !fi.IsDir() {
+		return nil, fmt.Errorf("%w: the session storage path %q doesn't exist", django.ErrImproperlyConfigured, dir)
+	}
+	return &Store{dir: dir, settings: settings, codec: codec}, nil
+}
+
+// Dir returns the session folder.
+func (s *Store) Dir() string { return s.dir }
+
+// path returns the file of key, or false for a key that must not become a
+// path (Django's InvalidSessionKey).
+func (s *Store) path(key string) (string, bool) {
+	if !django.IsFileSafeKey(key) {
+		return "", false
+	}
+	return filepath.Join(s.dir, s.settings.SessionCookieName+key), true
+}
+
+// read returns the session data in a file and its expiry date. ok is false
+// when the file is missing, empty, corrupt or expired.
+func (s *Store) read(path string) (data *py.Dict, expire time.Time, ok bool, err error) {
+	f, err := os.Open(path)
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil, time.Time{}, false, nil
+		}
+		return nil, time.Time{}, false, fmt.Errorf("file sessions: %w", err)
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, time.Time{}, false, fmt.Errorf("file sessions: %w", err)
+	}
+	content, err := io.ReadAll(io.LimitReader(f, MaxFileSize+1))
+	if err != nil {
+		return nil, time.Time{}, false, fmt.Errorf("file sessions: %w", err)
+	}
+	if len(content) == 0 || len(content) > MaxFileSize {
+		return nil, time.Time{}, false, nil
+	}
+	data, err = s.codec.Decode(string(content))
+	if err != nil {
+		return nil, time.Time{}, false, nil
+	}
+	now := s.settings.Now()
+	exp, _ := data.GetStr(django.ExpiryKey)
+	if exp.Truthy() {
+		// Django's quirk kept: an int _session_expiry is returned as is by
+		// get_expiry_age, so such a file never expires by this check.
+		expire = django.ExpiryDate(s.settings, now, exp)
+		if django.ExpiryAge(s.settings, now, exp) <= 0 {
+			return data, expire, false, nil
+		}
+		return data, expire, true, nil
+	}
+	expire = fi.ModTime().Add(time.Duration(cookieAge(s.settings)) * time.Second)
+	if django.ExpiryAge(s.settings, now, py.FromTime(expire, true, py.UTC)) <= 0 {
+		return data, expire, false, nil
+	}
+	return data, expire, true, nil
+}
+
+func cookieAge(s *django.Settings) int {
+	if s.SessionCookieAge == 0 {
+		return django.DefaultSessionCookieAge
+	}
+	return s.SessionCookieAge
+}
+
+// Load reads the session of key. An expired session's file is deleted, as
+// Django's load() deletes it.
+func (s *Store) Load(ctx context.Context, key string) (*py.Dict, bool, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, false, err
+	}
+	path, ok := s.path(key)
+	if !ok {
+		return nil, false, nil
+	}
+	data, _, ok, err := s.read(path)
+	if err != nil || ok {
+		return data, ok, err
+	}
+	if data != nil {
+		// Present but expired.
+		_ = os.Remove(path)
+	}
+	return nil, false, nil
+}
+
+// Exists reports whether the session file exists.
+func (s *Store) Exists(ctx context.Context, key string) (bool, error) {
+	path, ok := s.path(key)
+	if !ok {
+		return false, nil
+	}
+	_, err := os.Stat(path)
+	if err == nil {
+		return true, nil
+	}
+	if errors.Is(err, fs.ErrNotExist) {
+		return false, nil
+	}
+	return false, fmt.Errorf("file sessions: %w", err)
+}
+
+// Save writes rec. A must-create save claims the name with an exclusive
+// create first (Django's O_CREAT|O_EXCL placeholder); a plain save requires
+// the file to exist. The content is then written to a temporary file in the
+// same folder, synced, stamped with the settings clock and renamed over the
+// session file.
+func (s *Store) Save(ctx context.Context, rec *django.Record, mustCreate bool) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	path, ok := s.path(rec.SessionKey)
+	if !ok {
+		return fmt.Errorf("file sessions: invalid characters in session key")
+	}
+	content, err := s.codec.Encode(rec.Data)
+	if err != nil {
+		return err
+	}
+	flags := os.O_WRONLY
+	if mustCreate {
+		flags |= os.O_CREATE | os.O_EXCL
+	}
+	placeholder, err := os.OpenFile(path, flags, 0o600)
+	switch {
+	case err == nil:
+		placeholder.Close()
+	case mustCreate && errors.Is(err, fs.ErrExist):
+		return django.ErrCreateConflict
+	case !mustCreate && errors.Is(err, fs.ErrNotExist):
+		return django.ErrUpdateMissing
+	default:
+		return fmt.Errorf("file sessions: %w", err)
+	}
+	if err := s.writeAtomic(path, content); err != nil {
+		if mustCreate {
+			// Do not leave the empty placeholder behind.
+			_ = os.Remove(path)
+		}
+		return err
+	}
+	return nil
+}
+
+func (s *Store) writeAtomic(path, content string) error {
+	tmp, err := os.CreateTemp(s.dir, filepath.Base(path)+"_out_")
+	if err != nil {
+		return fmt.Errorf("file sessions: %w", err)
+	}
+	name := tmp.Name()
+	ok := false
+	defer func() {
+		if !ok {
+			tmp.Close()
+			os.Remove(name)
+		}
+	}()
+	if _, err := tmp.WriteString(content); err != nil {
+		return fmt.Errorf("file sessions: %w", err)
+	}
+	if err := tmp.Sync(); err != nil {
+		return fmt.Errorf("file sessions: %w", err)
+	}
+	if err := tmp.Close(); err != nil {
+		return fmt.Errorf("file sessions: %w", err)
+	}
+	// The expiry of a file session runs from its mtime: stamp it with the
+	// settings clock so a fixed clock (tests, --now) governs it too.
+	now := s.settings.Now()
+	if err := os.Chtimes(name, now, now); err != nil {
+		return fmt.Errorf("file sessions: %w", err)
+	}
+	if err := os.Rename(name, path); err != nil {
+		return fmt.Errorf("file sessions: %w", err)
+	}
+	ok = true
+	return nil
+}
+
+// Delete removes the session file; a missing one is not an error.
+func (s *Store) Delete(ctx context.Context, key string) error {
+	path, ok := s.path(key)
+	if !ok {
+		return nil
+	}
+	if err := os.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("file sessions: %w", err)
+	}
+	return nil
+}
+
+// ClearExpired deletes the expired session files, as Django's
+// clear_expired() does by loading each one.
+func (s *Store) ClearExpired(ctx context.Context) error {
+	return s.each(ctx, func(key, path string) error {
+		data, _, ok, err := s.read(path)
+		if err != nil {
+			return err
+		}
+		if !ok && data != nil {
+			if err := os.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
+				return fmt.Errorf("file sessions: %w", err)
+			}
+		}
+		return nil
+	})
+}
+
+// List calls fn for each session file, decoding it. Expired sessions are
+// listed too, with their expiry date; undecodable ones have nil Data.
+func (s *Store) List(ctx context.Context, fn func(django.Info) error) error {
+	return s.each(ctx, func(key, path string) error {
+		data, expire, _, err := s.read(path)
+		if err != nil {
+			if errors.Is(err, fs.ErrNotExist) {
+				return nil
+			}
+			return err
+		}
+		return fn(django.Info{SessionKey: key, ExpireDate: expire, Data: data})
+	})
+}
+
+// each walks the folder's session files (names starting with the cookie
+// name whose rest is a valid key; temporary files fail that test).
+func (s *Store) each(ctx context.Context, fn func(key, path string) error) error {
+	d, err := os.Open(s.dir)
+	if err != nil {
+		return fmt.Errorf("file sessions: %w", err)
+	}
+	defer d.Close()
+	prefix := s.settings.SessionCookieName
+	for {
+		names, err := d.Readdirnames(256)
+		for _, n := range names {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			key, ok := strings.CutPrefix(n, prefix)
+			if !ok || !django.IsFileSafeKey(key) || !django.IsValidKey(key) {
+				continue
+			}
+			if err := fn(key, filepath.Join(s.dir, n)); err != nil {
+				return err
+			}
+		}
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("file sessions: %w", err)
+		}
+	}
+}

@@ -1,0 +1,5 @@
+//go:build !race
+
+package hashers
+
+const raceDetector = false
