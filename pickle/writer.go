@@ -573,6 +573,10 @@ func validStr(s string) bool {
 // write_unicode_binary does.
 func (d *dumper) writeStr(s string) error {
 	n := len(s)
+	if n <= 0xff && d.proto >= 4 { // the common case, inside the frame
+		d.buf = append(append(d.buf, wSHORT_BINUNI, byte(n)), s...)
+		return nil
+	}
 	var hdr [9]byte
 	switch {
 	case n <= 0xff && d.proto >= 4:

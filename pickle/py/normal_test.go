@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"math"
+	"math/big"
 	"math/rand"
 	"reflect"
 	"testing"
@@ -97,6 +98,11 @@ func TestNormalJSON(t *testing.T) {
 		if err != nil || string(got) != c.want {
 			t.Errorf("NormalJSON(%s) = %s, %v; want %s", c.v, got, err, c.want)
 		}
+	}
+	// Big ints stay exact even past CPython's 4300-digit str() limit.
+	huge := new(big.Int).Exp(big.NewInt(10), big.NewInt(5000), nil)
+	if got, err := NormalJSON(NewList(BigInt(huge))); err != nil || string(got) != "["+huge.String()+"]" {
+		t.Errorf("huge int: %v", err)
 	}
 	l := &List{}
 	l.Items = []Value{ListOf(l)}

@@ -327,11 +327,13 @@ func TestPyLibMCZlibInterop(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if oflags != flags && e != `True` { // pylibmc reads its bool back as int 1
+		// Whether zlib saves bytes depends on the deflate implementation;
+		// pylibmc reads its bool back as int 1.
+		if oflags&^FlagZlib != flags&^FlagZlib && e != `True` {
 			t.Errorf("%s: flags %d, pylibmc wrote %d", e, oflags, flags)
 		}
-		if i < 2 && flags&FlagZlib == 0 {
-			t.Errorf("%s: pylibmc did not compress (flags %d)", e, flags)
+		if i < 2 && (flags&FlagZlib == 0 || oflags&FlagZlib == 0) {
+			t.Errorf("%s: not compressed (pylibmc flags %d, ours %d)", e, flags, oflags)
 		}
 		mcSet(t, addr, fmt.Sprintf("go%d", i), ours, oflags)
 		back = append(back, pyCase{Name: e, Kind: "read", Data: fmt.Sprintf("go%d", i), Extra: addr})
