@@ -8,6 +8,8 @@ import (
 	"runtime"
 	"strings"
 	"testing"
+
+	"github.com/ulikunitz/xz/lzma"
 )
 
 var allCompressors = []Compressor{
@@ -350,6 +352,36 @@ func TestDecompressLyingHeaders(t *testing.T) {
 	}
 	if alloc := after.TotalAlloc - before.TotalAlloc; alloc > 8<<20 {
 		t.Errorf("lzma: allocated %d bytes", alloc)
+	}
+}
+
+// Legacy .lzma data (which lzma.decompress also reads), with and without
+// the size in its header, expanding past the limit.
+func TestLzmaAloneBomb(t *testing.T) {
+	for _, sized := range []bool{true, false} {
+		var b bytes.Buffer
+		cfg := lzma.WriterConfig{SizeInHeader: sized, Size: 8 << 20, EOSMarker: !sized}
+		w, err := cfg.NewWriter(&b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		w.Write(make([]byte, 8<<20))
+		w.Close()
+		var before, after runtime.MemStats
+		runtime.GC()
+		runtime.ReadMemStats(&before)
+		_, err = (LzmaCompressor{}).Decompress(b.Bytes(), 1<<20)
+		runtime.ReadMemStats(&after)
+		if !errors.Is(err, ErrTooLarge) {
+			t.Errorf("sized=%v: %v, want ErrTooLarge", sized, err)
+		}
+		if alloc := after.TotalAlloc - before.TotalAlloc; alloc > 6<<20 {
+			t.Errorf("sized=%v: allocated %d bytes", sized, alloc)
+		}
+		out, err := (LzmaCompressor{}).Decompress(b.Bytes(), 8<<20)
+		if err != nil || len(out) != 8<<20 {
+			t.Errorf("sized=%v: at the limit: %d, %v", sized, len(out), err)
+		}
 	}
 }
 
