@@ -3,7 +3,7 @@ package codec
 import (
 	"bytes"
 	"errors"
-	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/djsession/djsession/pickle"
@@ -138,12 +138,8 @@ func normalText(t testing.TB, v py.Value) string {
 
 func djangoRedisFormat(t testing.TB, alias string) DjangoRedis {
 	t.Helper()
-	var ser, comp string
-	if _, err := fmt.Sscanf(alias, "%s", &ser); err != nil {
-		t.Fatal(err)
-	}
-	i := bytes.IndexByte([]byte(alias), '/')
-	ser, comp = alias[:i], alias[i+1:]
+	i := strings.IndexByte(alias, '/')
+	ser, comp := alias[:i], alias[i+1:]
 	s, err := SerializerByName(ser)
 	if err != nil {
 		t.Fatal(err)
@@ -219,7 +215,7 @@ func TestDjangoRedisInterop(t *testing.T) {
 			t.Errorf("%s %s: decoded\n got %s\nwant %s", r.Kind, r.Name, normalText(t, got), r.Out)
 		}
 		// Byte equality where Python is deterministic.
-		if len(r.Kind) > 9 && r.Kind[len(r.Kind)-9:] == "/identity" {
+		if strings.HasSuffix(r.Kind, "/identity") {
 			total++
 			if bytes.Equal(data, theirs) {
 				exact++
