@@ -92,8 +92,9 @@ func (s *TimestampSigner) unsignObject(signed string, maxAge time.Duration) (py.
 // Dumps is django.core.signing.dumps(obj, key, salt, compress=compress)
 // (spec §2.6): TimestampSigner.SignObject with the salt DumpsSalt unless
 // opts.Salt says otherwise. (Django's dumps(salt="") falls through to
-// TimestampSignerSalt; pass that explicitly to get it.) It derives the keys
-// on every call; for repeated use build a TimestampSigner once.
+// TimestampSignerSalt; pass that explicitly to get it.) It fails as
+// NewTimestampSigner and SignObject do. It derives the keys on every call;
+// for repeated use build a TimestampSigner once.
 func Dumps(v py.Value, key []byte, compress bool, opts *Options) (string, error) {
 	s, err := NewTimestampSigner(key, dumpsOptions(opts))
 	if err != nil {
@@ -103,8 +104,8 @@ func Dumps(v py.Value, key []byte, compress bool, opts *Options) (string, error)
 }
 
 // Loads is django.core.signing.loads(s, key, salt, max_age=None): the
-// reverse of Dumps, with the same salt rule. See UnsignObject for the
-// errors.
+// reverse of Dumps, with the same salt rule. See NewTimestampSigner and
+// UnsignObject for the errors.
 func Loads(token string, key []byte, opts *Options) (py.Value, error) {
 	s, err := NewTimestampSigner(key, dumpsOptions(opts))
 	if err != nil {

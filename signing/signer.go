@@ -338,7 +338,7 @@ func expiredError(age, maxAge float64) error {
 // of a string to it, and checks and strips it again (spec §2.4).
 //
 // A Signer derives its HMAC keys once, in NewSigner, and is safe for
-// concurrent use; build it once and keep it.
+// concurrent use; build it once and keep it. The zero Signer is not usable.
 type Signer struct{ c *core }
 
 // NewSigner returns a Signer for the secret key (Django's key or
@@ -373,6 +373,7 @@ func (s *Signer) Unsign(signed string) (string, error) { return s.c.unsign(signe
 // maximum age (spec §2.5).
 //
 // A TimestampSigner is safe for concurrent use; build it once and keep it.
+// The zero TimestampSigner is not usable.
 type TimestampSigner struct{ c *core }
 
 // NewTimestampSigner returns a TimestampSigner; see NewSigner. The default
