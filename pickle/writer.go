@@ -19,13 +19,19 @@ package pickle
 //     BINPUT/LONG_BINPUT below); a repeated object is written as
 //     BINGET/LONG_BINGET. Ints, floats, bools and None are not memoized.
 //   - CPython memoizes by object identity. The Go model has identity only
-//     for *py.List, *py.Dict, *py.Set, *py.Tuple and the datetime values
-//     (the same pointer is the same object); str, bytes, Decimal, UUID and
-//     int values have none, so each is written afresh. Where CPython shares
-//     one str object (interned identifiers, keys json.loads memoized) it
-//     writes BINGET and we write the text again: the output then loads to
-//     the same value but differs in bytes. Bytes are identical to CPython's
-//     for values in which no object repeats.
+//     for *py.List, *py.Dict, *py.Set, *py.Tuple, the datetime values and
+//     fixed-offset *py.TZInfo (the same pointer is the same object); the
+//     singletons are one object by value, as in CPython: '' and every
+//     one-character str below U+0100, b'' and every one-byte bytes,
+//     datetime.timezone.utc, pytz.utc, one zoneinfo.ZoneInfo per key, and
+//     the classes and module names a pickle refers to. Other str, bytes,
+//     Decimal and UUID values have no identity, so each is written afresh.
+//     Where CPython shares such an object (interned identifiers: repeated
+//     literal keys in Python source, a key 'decimal' that is also a module
+//     name; keys json.loads memoized) it writes BINGET and we write the text
+//     again: the output loads to the same value but differs in bytes. The
+//     bytes are CPython's whenever no str or bytes object of two or more
+//     characters is shared.
 //   - Lists are written in APPENDS batches of 1000 (one item: APPEND); dicts
 //     and sets in SETITEMS/ADDITEMS batches of 1000 (a dict of one item:
 //     SETITEM), with the trailing empty batch CPython writes when the size is
@@ -164,10 +170,10 @@ const (
 	cModUUID
 	cModPytz
 	cModZoneinfo
-	cStrLatin1   // 'latin1', the codec name for bytes at protocol 2
-	cStrInt      // 'int', the key of uuid.UUID's state dict
-	cUTC         // datetime.timezone.utc (a singleton)
-	cPytzUTC     // pytz.utc (a singleton)
+	cStrLatin1 // 'latin1', the codec name for bytes at protocol 2
+	cStrInt    // 'int', the key of uuid.UUID's state dict
+	cUTC       // datetime.timezone.utc (a singleton)
+	cPytzUTC   // pytz.utc (a singleton)
 	nConsts
 )
 
@@ -270,7 +276,7 @@ func (m *singleMemo) put(k uint16, idx uint32) {
 }
 
 // singleStr reports whether s is a str CPython keeps as a singleton, and its
-// key: 256 for '', the code point for one character below U+0100.
+// key: 256 for the empty str, the code point for one character below U+0100.
 func singleStr(s string) (uint16, bool) {
 	switch len(s) {
 	case 0:
@@ -298,13 +304,17 @@ func singleBytes(b string) (uint16, bool) {
 	return 0, false
 }
 
-// Dumps returns the pickle of v at the given protocol (2 to 5), byte for
-// byte what CPython's pickle.dumps(v, protocol) returns for values in which
-// no object repeats (see the notes at the top of writer.go), and otherwise a
-// pickle CPython loads to an equal value of the same types: a tuple stays a
-// tuple, a set a set, an OrderedDict an OrderedDict, a datetime keeps its
-// tzinfo class. It fails with ErrDumpProtocol or ErrUnpicklable, and never
-// panics.
+// Dumps returns the pickle of v at the given protocol (2 to 5).
+//
+// The bytes are CPython 3.11's pickle.dumps(v, protocol) for every value in
+// which no str or bytes object of two or more characters is shared (the
+// usual case for JSON-like session data; see the notes at the top of
+// writer.go), and for sets when Python iterates them in the order the
+// py.Set holds. In every case CPython loads the pickle to an equal value of
+// the same types: a tuple stays a tuple, a set a set, an OrderedDict an
+// OrderedDict, a datetime keeps its fold (protocol ≥ 4) and its tzinfo
+// class, and a list or dict that holds itself is written through the memo.
+// Dumps fails with ErrDumpProtocol or ErrUnpicklable, and never panics.
 func Dumps(v py.Value, protocol int) ([]byte, error) {
 	out, err := AppendDumps(make([]byte, 0, dumpInitialAlloc), v, protocol)
 	if err != nil {
@@ -334,7 +344,7 @@ func AppendDumps(dst []byte, v py.Value, protocol int) ([]byte, error) {
 	return d.buf, nil
 }
 
-// --- framing (spec: CPython _Pickler_CommitFrame / _Pickler_OpcodeBoundary)
+// --- framing (as CPython's _Pickler_CommitFrame and _Pickler_write_bytes)
 
 func (d *dumper) openFrame() {
 	d.frameStart = len(d.buf)

@@ -252,13 +252,20 @@ func (s *Set) Add(v Value) error {
 // tuples holding one), as Python's hash() does.
 func HashKey(v Value) (string, error) {
 	var b strings.Builder
-	if err := writeHashKey(&b, v); err != nil {
+	if err := writeHashKey(&b, v, 0); err != nil {
 		return "", err
 	}
 	return b.String(), nil
 }
 
-func writeHashKey(b *strings.Builder, v Value) error {
+// errKeyDepth stops HashKey on a key nested past MaxJSONDepth (or one
+// built in Go to contain itself).
+var errKeyDepth = fmt.Errorf("%w: key nested too deeply", ErrUnhashable)
+
+func writeHashKey(b *strings.Builder, v Value, depth int) error {
+	if depth > MaxJSONDepth {
+		return errKeyDepth
+	}
 	switch v.k {
 	case NoneKind:
 		b.WriteString("N")
@@ -298,7 +305,7 @@ func writeHashKey(b *strings.Builder, v Value) error {
 		b.WriteString(strconv.Itoa(len(items)))
 		b.WriteString("(")
 		for _, it := range items {
-			if err := writeHashKey(b, it); err != nil {
+			if err := writeHashKey(b, it, depth+1); err != nil {
 				return err
 			}
 			b.WriteString(",")
@@ -307,11 +314,11 @@ func writeHashKey(b *strings.Builder, v Value) error {
 	case FrozenSetKind:
 		keys := make([]string, 0, len(v.Items()))
 		for _, it := range v.Items() {
-			k, err := HashKey(it)
-			if err != nil {
+			var kb strings.Builder
+			if err := writeHashKey(&kb, it, depth+1); err != nil {
 				return err
 			}
-			keys = append(keys, k)
+			keys = append(keys, kb.String())
 		}
 		sort.Strings(keys)
 		b.WriteString("F")
