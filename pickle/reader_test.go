@@ -21,6 +21,8 @@ import (
 	"strings"
 	"testing"
 
+	gopickle "github.com/nlpodyssey/gopickle/pickle"
+
 	"github.com/djsession/djsession/pickle/py"
 )
 
@@ -1023,4 +1025,44 @@ func BenchmarkLoadsSession(b *testing.B) {
 			}
 		})
 	}
+}
+
+// BenchmarkLoadsSessionParts splits Loads on the protocol-5 session into
+// its three steps, to show where the time goes (see the package's
+// performance note in the report: gopickle itself dominates).
+func BenchmarkLoadsSessionParts(b *testing.B) {
+	data, _ := hex.DecodeString(rdSessionPickles[5])
+	b.Run("scan", func(b *testing.B) {
+		b.ReportAllocs()
+		for i := 0; i < b.N; i++ {
+			st := &loadState{lim: DefaultLimits}
+			if err := st.scan(data); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("gopickle", func(b *testing.B) {
+		b.ReportAllocs()
+		for i := 0; i < b.N; i++ {
+			u := gopickle.NewUnpickler(bytes.NewReader(data))
+			if _, err := u.Load(); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("convert", func(b *testing.B) {
+		u := gopickle.NewUnpickler(bytes.NewReader(data))
+		res, err := u.Load()
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.ReportAllocs()
+		b.ResetTimer()
+		for i := 0; i < b.N; i++ {
+			st := &loadState{lim: DefaultLimits}
+			if _, _, err := st.convert(res, 0); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
 }
