@@ -167,7 +167,9 @@ func (s *Session) GetExpireAtBrowserClose() bool {
 func (s *Session) SetExpirySeconds(n int) { s.Set(ExpiryKey, py.Int(int64(n))) }
 
 // SetExpiryIn is set_expiry(timedelta): the session expires d from now. As
-// Django 4.1+, the moment is stored as an ISO-8601 string.
+// Django 4.1+, the moment is stored as an ISO-8601 string — which Django
+// ≤4.0 cannot read back (it stored a datetime, with the pickle serializer
+// only): for sessions older Django must read, use SetExpirySeconds.
 func (s *Session) SetExpiryIn(d time.Duration) { s.SetExpiryAt(s.settings.Now().Add(d)) }
 
 // SetExpiryAt is set_expiry(datetime): the session expires at t, stored as

@@ -1,0 +1,95 @@
+package file
+
+import (
+	"context"
+	"encoding/json"
+	"strings"
+	"testing"
+
+	"github.com/djsession/djsession/django"
+	"github.com/djsession/djsession/django/djangotest"
+	"github.com/djsession/djsession/django/djangotest/vectors"
+	"github.com/djsession/djsession/pickle/py"
+)
+
+// TestInteropWithDjango: Django 3.2's file backend writes session files
+// (plain, with an int expiry, an ISO expiry, a login) that our store reads,
+// and reads the session files our store writes — both into one folder.
+func TestInteropWithDjango(t *testing.T) {
+	djangotest.Require(t)
+	const secret = "django-insecure-file-interop-0123456789"
+	dir := t.TempDir()
+	env := djangotest.Env{
+		"DJANGO_SECRET_KEY": secret,
+		"SESSION_ENGINE":    "django.contrib.sessions.backends.file",
+		"SESSION_FILE_PATH": dir,
+		"DATABASE_URL":      "sqlite:///" + dir + "/users.sqlite3",
+	}
+	djangotest.MustBatch(t, env, djangotest.Op{Name: "migrate"})
+	res := djangotest.MustBatch(t, env,
+		djangotest.Op{Name: "write", Params: map[string]any{"data": map[string]any{"a": 1, "ü": "ключ 🎉"}}},
+		djangotest.Op{Name: "write", Params: map[string]any{"data": map[string]any{"n": []any{1, 2}}, "set_expiry": 300}},
+		djangotest.Op{Name: "write", Params: map[string]any{"data": map[string]any{"big": strings.Repeat("x y ", 3000)}}},
+		djangotest.Op{Name: "login", Params: map[string]any{"username": "alice", "password": "pw", "data": map[string]any{"cart": 3}}},
+	)
+	s := django.DefaultSettings(secret)
+	s.SessionFilePath = dir
+	st, err := New(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, r := range res {
+		var out struct {
+			SessionKey string          `json:"session_key"`
+			Data       json.RawMessage `json:"data"`
+		}
+		if err := r.Decode(&out); err != nil {
+			t.Fatal(err)
+		}
+		d, found, err := st.Load(context.Background(), out.SessionKey)
+		if err != nil || !found {
+			t.Fatalf("session %d written by Django not found: %v", i, err)
+		}
+		mine, _ := py.NormalJSON(py.DictOf(d))
+		if ok, where := vectors.SameJSON(mine, out.Data); !ok {
+			t.Errorf("session %d differs at %s", i, where)
+		}
+	}
+	// We write; Django reads.
+	var keys []string
+	var want [][]byte
+	for _, mk := range []func(*django.Session){
+		func(x *django.Session) { x.Set("from", py.Str("go ✓")) },
+		func(x *django.Session) { x.Set("n", py.Int(7)); x.SetExpirySeconds(600) },
+		// No ISO-string expiry here: that is Django 4.1+'s format, which
+		// 3.2's get_expiry_age cannot compare (TypeError).
+	} {
+		sess := django.NewSession(context.Background(), st, s, "")
+		mk(sess)
+		if err := sess.Save(false); err != nil {
+			t.Fatal(err)
+		}
+		keys = append(keys, sess.SessionKey())
+		b, _ := py.NormalJSON(py.DictOf(sess.Data()))
+		want = append(want, b)
+	}
+	var ops []djangotest.Op
+	for _, k := range keys {
+		ops = append(ops, djangotest.Op{Name: "read", Params: map[string]any{"session_key": k}})
+	}
+	for i, r := range djangotest.MustBatch(t, env, ops...) {
+		var out struct {
+			Data     json.RawMessage `json:"data"`
+			Survived bool            `json:"survived"`
+		}
+		if err := r.Decode(&out); err != nil {
+			t.Fatal(err)
+		}
+		if !out.Survived {
+			t.Fatalf("Django did not find our session %d", i)
+		}
+		if ok, where := vectors.SameJSON(out.Data, want[i]); !ok {
+			t.Errorf("Django read session %d differently at %s", i, where)
+		}
+	}
+}
