@@ -69,6 +69,28 @@ func (s *SQLUsers) query() (string, error) {
 	return fmt.Sprintf("SELECT %s FROM %s WHERE %s = %s", cols, s.Table, s.PKColumn, ph), nil
 }
 
+// FindUser reads the user whose UsernameColumn (Django's USERNAME_FIELD)
+// is username, for a login form. It returns ErrNoUser when there is none.
+func (s *SQLUsers) FindUser(ctx context.Context, username string) (*User, error) {
+	if s.UsernameColumn == "" || !identRE.MatchString(s.UsernameColumn) || !identRE.MatchString(s.PKColumn) || !identRE.MatchString(s.Table) {
+		return nil, fmt.Errorf("auth: no valid username column configured")
+	}
+	ph := "?"
+	if s.Dollar {
+		ph = "$1"
+	}
+	var id string
+	q := fmt.Sprintf("SELECT %s FROM %s WHERE %s = %s", s.PKColumn, s.Table, s.UsernameColumn, ph)
+	err := s.DB.QueryRowContext(ctx, q, username).Scan(&id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, ErrNoUser
+	}
+	if err != nil {
+		return nil, fmt.Errorf("auth: finding user: %w", err)
+	}
+	return s.LoadUser(ctx, id)
+}
+
 // LoadUser reads the user with primary key id.
 func (s *SQLUsers) LoadUser(ctx context.Context, id string) (*User, error) {
 	if s.IntegerPK {
