@@ -38,7 +38,8 @@ var ErrClosed = errors.New("db: store is closed")
 
 // Store is Django's database SessionStore backend over database/sql. It is
 // safe for concurrent use; statements are prepared once per connection, so
-// Load is one round trip to the database.
+// Load is one round trip to the database. The Settings it was made with
+// must not change afterwards.
 //
 // Times follow Django: "now" is Settings.Now() (Django's timezone.now()),
 // never the database clock, and expire_date is written the way Django
@@ -52,6 +53,7 @@ type Store struct {
 	codec    *django.Codec
 	loc      *time.Location
 	timeout  time.Duration
+	prepare  bool
 
 	queries [numQueries]string
 	stmts   [numQueries]atomic.Pointer[sql.Stmt]
@@ -84,6 +86,7 @@ type options struct {
 	connMaxIdleTime time.Duration
 	timeout         time.Duration
 	connectTimeout  time.Duration
+	noPrepare       bool
 	set             map[string]bool
 }
 
@@ -125,6 +128,15 @@ func WithConnMaxIdleTime(d time.Duration) Option {
 // WithTimeout bounds every store operation (a deadline on its context);
 // zero, the default, leaves the caller's context alone.
 func WithTimeout(d time.Duration) Option { return func(o *options) { o.timeout = d } }
+
+// WithPreparedStatements(false) runs every query unprepared, for poolers
+// that cannot keep prepared statements (PgBouncer in transaction mode
+// before 1.21). The default, true, prepares each statement once per
+// connection, so Load is one round trip; unprepared, lib/pq needs two
+// (MySQL one with interpolateParams=true in the URL).
+func WithPreparedStatements(prepare bool) Option {
+	return func(o *options) { o.noPrepare = !prepare }
+}
 
 // WithConnectTimeout bounds establishing a connection (Open only; default
 // 10 s, unless the URL sets connect_timeout (PostgreSQL) or timeout
@@ -233,6 +245,7 @@ func newStore(db *sql.DB, dialect Dialect, settings *django.Settings, o *options
 		codec:    codec,
 		loc:      settings.Location(),
 		timeout:  o.timeout,
+		prepare:  !o.noPrepare,
 	}
 	s.buildQueries()
 	return s, nil
@@ -346,6 +359,51 @@ func (s *Store) stmt(ctx context.Context, q query) (*sql.Stmt, error) {
 	return st, nil
 }
 
+// queryRow runs q, prepared unless WithPreparedStatements(false).
+func (s *Store) queryRow(ctx context.Context, q query, args ...any) (*sql.Row, error) {
+	if !s.prepare {
+		if s.closed.Load() {
+			return nil, ErrClosed
+		}
+		return s.db.QueryRowContext(ctx, s.queries[q], args...), nil
+	}
+	st, err := s.stmt(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	return st.QueryRowContext(ctx, args...), nil
+}
+
+// query runs q, prepared unless WithPreparedStatements(false).
+func (s *Store) query(ctx context.Context, q query, args ...any) (*sql.Rows, error) {
+	if !s.prepare {
+		if s.closed.Load() {
+			return nil, ErrClosed
+		}
+		return s.db.QueryContext(ctx, s.queries[q], args...)
+	}
+	st, err := s.stmt(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	return st.QueryContext(ctx, args...)
+}
+
+// exec runs q, prepared unless WithPreparedStatements(false).
+func (s *Store) exec(ctx context.Context, q query, args ...any) (sql.Result, error) {
+	if !s.prepare {
+		if s.closed.Load() {
+			return nil, ErrClosed
+		}
+		return s.db.ExecContext(ctx, s.queries[q], args...)
+	}
+	st, err := s.stmt(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	return st.ExecContext(ctx, args...)
+}
+
 // plausibleKey reports whether key could be a stored session key: Django's
 // 8-character minimum (spec §3.2), session_key's 40-character limit, and
 // printable ASCII, the only characters session keys are made of. Anything
@@ -419,12 +477,12 @@ func (s *Store) Load(ctx context.Context, key string) (*py.Dict, bool, error) {
 	}
 	ctx, cancel := s.opContext(ctx)
 	defer cancel()
-	st, err := s.stmt(ctx, qLoad)
+	row, err := s.queryRow(ctx, qLoad, key, now)
 	if err != nil {
 		return nil, false, fmt.Errorf("db: load session: %w", err)
 	}
 	var data string
-	if err := st.QueryRowContext(ctx, key, now).Scan(&data); err != nil {
+	if err := row.Scan(&data); err != nil {
 		if errors.Is(err, sql.ErrNoRows) {
 			return nil, false, nil
 		}
@@ -445,12 +503,12 @@ func (s *Store) Exists(ctx context.Context, key string) (bool, error) {
 	}
 	ctx, cancel := s.opContext(ctx)
 	defer cancel()
-	st, err := s.stmt(ctx, qExists)
+	row, err := s.queryRow(ctx, qExists, key)
 	if err != nil {
 		return false, fmt.Errorf("db: session exists: %w", err)
 	}
 	var one int
-	if err := st.QueryRowContext(ctx, key).Scan(&one); err != nil {
+	if err := row.Scan(&one); err != nil {
 		if errors.Is(err, sql.ErrNoRows) {
 			return false, nil
 		}
@@ -478,11 +536,7 @@ func (s *Store) Save(ctx context.Context, rec *django.Record, mustCreate bool) e
 	ctx, cancel := s.opContext(ctx)
 	defer cancel()
 	if mustCreate {
-		st, err := s.stmt(ctx, qInsert)
-		if err != nil {
-			return fmt.Errorf("db: create session: %w", err)
-		}
-		if _, err := st.ExecContext(ctx, rec.SessionKey, data, exp); err != nil {
+		if _, err := s.exec(ctx, qInsert, rec.SessionKey, data, exp); err != nil {
 			if isUniqueViolation(err) {
 				return django.ErrCreateConflict
 			}
@@ -490,11 +544,7 @@ func (s *Store) Save(ctx context.Context, rec *django.Record, mustCreate bool) e
 		}
 		return nil
 	}
-	st, err := s.stmt(ctx, qUpdate)
-	if err != nil {
-		return fmt.Errorf("db: save session: %w", err)
-	}
-	res, err := st.ExecContext(ctx, data, exp, rec.SessionKey)
+	res, err := s.exec(ctx, qUpdate, data, exp, rec.SessionKey)
 	if err != nil {
 		return fmt.Errorf("db: save session: %w", err)
 	}
@@ -515,11 +565,7 @@ func (s *Store) Delete(ctx context.Context, key string) error {
 	}
 	ctx, cancel := s.opContext(ctx)
 	defer cancel()
-	st, err := s.stmt(ctx, qDelete)
-	if err != nil {
-		return fmt.Errorf("db: delete session: %w", err)
-	}
-	if _, err := st.ExecContext(ctx, key); err != nil {
+	if _, err := s.exec(ctx, qDelete, key); err != nil {
 		return fmt.Errorf("db: delete session: %w", err)
 	}
 	return nil
@@ -534,11 +580,7 @@ func (s *Store) ClearExpired(ctx context.Context) error {
 	}
 	ctx, cancel := s.opContext(ctx)
 	defer cancel()
-	st, err := s.stmt(ctx, qClearExpired)
-	if err != nil {
-		return fmt.Errorf("db: clear expired sessions: %w", err)
-	}
-	if _, err := st.ExecContext(ctx, now); err != nil {
+	if _, err := s.exec(ctx, qClearExpired, now); err != nil {
 		return fmt.Errorf("db: clear expired sessions: %w", err)
 	}
 	return nil
@@ -589,24 +631,14 @@ func (s *Store) listPage(ctx context.Context, page []listRow, after string, firs
 	ctx, cancel := s.opContext(ctx)
 	defer cancel()
 	var rows *sql.Rows
+	var err error
 	if first {
-		st, err := s.stmt(ctx, qListFirst)
-		if err != nil {
-			return nil, err
-		}
-		rows, err = st.QueryContext(ctx)
-		if err != nil {
-			return nil, err
-		}
+		rows, err = s.query(ctx, qListFirst)
 	} else {
-		st, err := s.stmt(ctx, qListNext)
-		if err != nil {
-			return nil, err
-		}
-		rows, err = st.QueryContext(ctx, after)
-		if err != nil {
-			return nil, err
-		}
+		rows, err = s.query(ctx, qListNext, after)
+	}
+	if err != nil {
+		return nil, err
 	}
 	defer rows.Close()
 	for rows.Next() {

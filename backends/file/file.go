@@ -90,11 +90,18 @@ func (s *Store) read(path string) (data *py.Dict, expire time.Time, ok bool, err
 	if len(content) == 0 || len(content) > MaxFileSize {
 		return nil, time.Time{}, false, nil
 	}
+	now := s.settings.Now()
 	data, err = s.codec.Decode(string(content))
 	if err != nil {
-		return nil, time.Time{}, false, nil
+		// Django decodes a corrupt file to {} and then expires it by its
+		// mtime like any other: report it as expired (an empty dict, so
+		// Load and ClearExpired delete it) once that age has passed.
+		expire = fi.ModTime().Add(time.Duration(cookieAge(s.settings)) * time.Second)
+		if django.ExpiryAge(s.settings, now, py.FromTime(expire, true, py.UTC)) <= 0 {
+			return py.NewDict(0), expire, false, nil
+		}
+		return nil, expire, false, nil
 	}
-	now := s.settings.Now()
 	exp, _ := data.GetStr(django.ExpiryKey)
 	if exp.Truthy() {
 		// Django's quirk kept: an int _session_expiry is returned as is by

@@ -146,3 +146,25 @@ func TestReadOnlyFolderFailsCleanly(t *testing.T) {
 		t.Fatal("saving into a read-only folder must fail")
 	}
 }
+
+func TestOldCorruptFilesAreCleared(t *testing.T) {
+	s, clock := storetest.Settings()
+	st := newStore(t, s)
+	key, _ := django.NewSessionKey()
+	path := filepath.Join(st.Dir(), "sessionid"+key)
+	os.WriteFile(path, []byte("garbage"), 0o600)
+	os.Chtimes(path, s.Now(), s.Now())
+	if err := st.ClearExpired(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(path); err != nil {
+		t.Fatal("a fresh corrupt file was removed; Django keeps it until its mtime age passes")
+	}
+	clock.Advance(time.Duration(django.DefaultSessionCookieAge+1) * time.Second)
+	if err := st.ClearExpired(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(path); err == nil {
+		t.Error("an old corrupt file survived clear_expired; Django deletes it")
+	}
+}

@@ -28,9 +28,11 @@ Operations (params -> result):
     create_user      {"username", "password"} -> {"user_id", "username", "password_hash"}
     set_password     {"username", "password"} -> {"user_id", "password_hash"}
     eval             {"code", "input"} -> {"result"}: exec code with `input` bound; it sets `result`
-    time_load        {"session_keys": [...], "number", "repeat"}
-                     -> {"load_ns", "select_ns", "loads"}: best ns per SessionStore(key).load(),
-                     and per bare SELECT session_data through Django's cursor
+    time_load        {"session_keys": [...] | "count": 64, "number", "repeat", "migrate": bool}
+                     -> {"vendor", "load_ns", "select_ns", "loads"}: best ns per
+                     SessionStore(key).load(), and per bare SELECT session_data through
+                     Django's cursor (the same query as Go's BenchmarkBareSelect); without
+                     session_keys it makes `count` sessions like Go's BenchmarkLoad's first
 
 Values: results are in the project's JSON normal form (testdata/vectors/README.md): datetimes
 as isoformat(), Decimal/UUID as str, tuples and sets as arrays (sets sorted), bytes as base64.
@@ -317,14 +319,37 @@ def op_eval(p):
     return {"result": normal(ns["result"])}
 
 
+# The session BenchmarkLoad in backends/db loads: a login plus a little app data.
+BENCH_SESSION = {
+    "_auth_user_id": "42",
+    "_auth_user_backend": "django.contrib.auth.backends.ModelBackend",
+    "_auth_user_hash": "f623faabdde81d502de01cd248edbc77a88b2cba55a0439639728ea62c7abf2a",
+    "cart": [1, 2, "three"],
+}
+
+
 def op_time_load(p):
-    """Best-of-repeat ns per SessionStore(key).load(), cycling through the keys."""
+    """Best-of-repeat ns per SessionStore(key).load(), cycling through the keys.
+
+    Without session_keys, makes `count` sessions holding BENCH_SESSION first (and deletes
+    them after); with "migrate": true, runs migrate first.
+    """
     import timeit
 
     from django.contrib.sessions.models import Session
     from django.db import connection
 
-    keys = p["session_keys"]
+    if p.get("migrate"):
+        op_migrate({})
+    keys = p.get("session_keys")
+    made = []
+    if not keys:
+        for _ in range(int(p.get("count", 64))):
+            s = session_store()
+            s.update(BENCH_SESSION)
+            s.save()
+            made.append(s.session_key)
+        keys = made
     number = int(p.get("number", 2000))
     repeat = int(p.get("repeat", 5))
     found = sum(1 for k in keys if session_store(k).load())
@@ -345,7 +370,14 @@ def op_time_load(p):
 
     load_best = min(timeit.repeat(load, number=number, repeat=repeat)) / number
     select_best = min(timeit.repeat(select, number=number, repeat=repeat)) / number
-    return {"load_ns": int(load_best * 1e9), "select_ns": int(select_best * 1e9), "loads": found}
+    if made:
+        Session.objects.filter(pk__in=made).delete()
+    return {
+        "vendor": connection.vendor,
+        "load_ns": int(load_best * 1e9),
+        "select_ns": int(select_best * 1e9),
+        "loads": found,
+    }
 
 
 OPS = {name[3:]: fn for name, fn in globals().items() if name.startswith("op_")}
