@@ -449,6 +449,8 @@ type vectorCase struct {
 	Settings map[string]json.RawMessage `json:"settings"`
 	Input    map[string]json.RawMessage `json:"input"`
 	Expected map[string]json.RawMessage `json:"expected"`
+	// PythonRepr is repr() of the Python value, when the case has one.
+	PythonRepr string `json:"python_repr"`
 }
 
 func loadVectors(t *testing.T) []vectorCase {

@@ -362,15 +362,33 @@ func FuzzRun(f *testing.F) {
 		"loads\x00.eJwFwcERACAIwLCF-rCiILN47r-GyZVJsNgkxaFxoDgxcOHGxMKD_T7vhAml:1r31eq:cWrrlyJwdPYgP55b3ZfMQina7WM89uOdlmM6QHxJnMI",
 		"unsign\x00--object\x00--timestamp\x00--max-age\x001\x00e30:1r31eq:x", "sign-cookie\x00color\x00blue\x00--legacy-salt",
 		"unsign-cookie\x00color\x00blue:1r31eq:7E4NBRvjXkdCdzX-39r1iHcJUwkS7D1Xxwukv7c7idE", "dumps\x00-", "help\x00sign",
+		"decode\x00eyJhIHRlc3Qga2V5IjoiYSB0ZXN0IHZhbHVlIn0:1r31eq:z3T5kuYwaLspnAAUpfRWpbinC-rn6c6P1Qf9PsCyZ2s",
+		"decode\x00OWUzNTNmNWQxNTBjOWExZmM4MmQ3NzNhMDRmMjU4NmYwNDUyNGI2NDp7ImEgdGVzdCBrZXkiOiJhIHRlc3QgdmFsdWUifQ==",
+		"decode\x00--engine\x00signed_cookies\x00--now\x001700000000\x00eyJhIjoxfQ:1r31eq:pVAB45FkFrfQZcqwro4L7cQbE6YwW_wjajAHKvti6Yc",
+		"decode\x00--engine\x00cache\x00--base64\x00gAWVFQAAAAAAAAB9lCiMAWGUSwGMAWKUjAN0d2+UdS4=",
+		"decode\x00--engine\x00cache\x00--cache-compressor\x00zlib\x00-", "encode\x00--engine\x00cache\x00--base64",
+		"encode\x00--legacy-format\x00--serializer\x00pickle", "encode\x00--engine=signed_cookies",
+		"create\x00--engine\x00file", "ls\x00--engine\x00file", "clearsessions\x00--engine\x00file\x00--now\x001900000000",
 	} {
 		f.Add(s, "[1,2]")
+		f.Add(s, `{"a":1,"_auth_user_id":"3"}`)
 	}
 	const secret = "fuzz-secret-key-1c9e77"
 	f.Fuzz(func(t *testing.T, s, stdin string) {
+		// The file engine works in a fresh folder of its own, never in the
+		// system's temporary folder; no DATABASE_URL or CACHE_URL is set.
+		dir := t.TempDir()
 		argv := strings.Split(s, "\x00")
+		for _, a := range argv {
+			// Never let a generated line point a store at a real place.
+			if strings.HasPrefix(a, "--file-path") || strings.HasPrefix(a, "--database") ||
+				a == "--cache" || strings.HasPrefix(a, "--cache=") {
+				t.Skip("store location flags are not fuzzed")
+			}
+		}
 		var out, errb bytes.Buffer
 		code := run(argv, strings.NewReader(stdin), &out, &errb,
-			[]string{"DJANGO_SECRET_KEY=" + secret, "DJANGO_SECRET_KEY_FALLBACKS=fuzz-fallback-key-0d2f"})
+			[]string{"DJANGO_SECRET_KEY=" + secret, "DJANGO_SECRET_KEY_FALLBACKS=fuzz-fallback-key-0d2f", "SESSION_FILE_PATH=" + dir})
 		if code < 0 || code > 2 {
 			t.Fatalf("%q: exit %d", argv, code)
 		}

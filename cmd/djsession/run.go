@@ -21,8 +21,9 @@ const maxInput = 16 << 20
 // exitError is an error that ends the program with a given exit code. Its
 // message goes to stderr; it never holds a secret or an expected MAC.
 type exitError struct {
-	code int
-	msg  string
+	code   int
+	msg    string
+	noHint bool // a configuration or store problem: no "Run 'djsession help'" line
 }
 
 func (e *exitError) Error() string { return e.msg }
@@ -30,6 +31,12 @@ func (e *exitError) Error() string { return e.msg }
 // usagef returns a usage or configuration error (exit 2).
 func usagef(format string, args ...any) error {
 	return &exitError{code: exitUsage, msg: fmt.Sprintf(format, args...)}
+}
+
+// configf returns a configuration or store error (exit 2) that the usage
+// text would not help with.
+func configf(format string, args ...any) error {
+	return &exitError{code: exitUsage, msg: fmt.Sprintf(format, args...), noHint: true}
 }
 
 // rejectf returns a rejection: bad signature, expired, not found (exit 1).
@@ -62,10 +69,10 @@ type invocation struct {
 
 // commandFlags are the flags that only some commands take; each command
 // lists the ones it takes.
-var commandFlags = concat(signFlags)
+var commandFlags = concat(signFlags, sessionCodecFlags)
 
 // commands is every command, in the order help lists them.
-var commands = concat(signCommands)
+var commands = concat(sessionCodecCommands, sessionStoreCommands, signCommands)
 
 func concat[T any](groups ...[]T) []T {
 	var all []T
@@ -101,7 +108,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer, env []string)
 	var ee *exitError
 	if errors.As(err, &ee) {
 		fmt.Fprintf(stderr, "djsession: %s\n", ee.msg)
-		if ee.code == exitUsage && !strings.Contains(ee.msg, "djsession help") {
+		if ee.code == exitUsage && !ee.noHint && !strings.Contains(ee.msg, "djsession help") {
 			fmt.Fprintln(stderr, "Run 'djsession help' for usage.")
 		}
 		return ee.code
@@ -247,7 +254,9 @@ Flags may come before or after the command and its arguments; --name=value
 and --name value are the same; put -- before an argument that starts with -.
 A one-string result prints as text and a newline; anything else as JSON.
 Exit status: 0 ok; 1 rejected or not found (bad signature, signature
-expired, no such session); 2 usage or configuration error.
+expired, no such session); 2 usage or configuration error, or a session
+store that failed (unreachable, permission denied): never taken for "no
+such session".
 `)
 	return nil
 }

@@ -2,7 +2,6 @@ package main
 
 import (
 	"errors"
-	"fmt"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -160,29 +159,15 @@ func ensurePrefix(msg, prefix string) string {
 	return prefix + ": " + msg
 }
 
-// decodeJSONInput parses JSON typed by a user (UTF-8) into the Python value
-// model, keeping key order, big ints and float text. py.DecodeJSON reads
-// its bytes as Latin-1, Django's rule for stored data (spec §2.6), so every
-// non-ASCII character is first written as a \u escape (a surrogate pair
-// above U+FFFF), which json.loads reads back as the same character.
+// decodeJSONInput parses JSON typed by a user (UTF-8, as Python's
+// json.loads(str) reads text) into the Python value model, keeping key
+// order, big ints and float text. (py.DecodeJSON reads bytes as Latin-1,
+// Django's rule for stored data, spec §2.6; user input is UTF-8.)
 func decodeJSONInput(s string) (py.Value, error) {
 	if !utf8.ValidString(s) {
 		return py.None, usagef("the JSON input is not valid UTF-8")
 	}
-	var b strings.Builder
-	b.Grow(len(s))
-	for _, r := range s {
-		switch {
-		case r < utf8.RuneSelf:
-			b.WriteByte(byte(r))
-		case r <= 0xffff:
-			fmt.Fprintf(&b, `\u%04x`, r)
-		default:
-			r -= 0x10000
-			fmt.Fprintf(&b, `\u%04x\u%04x`, 0xd800+(r>>10), 0xdc00+(r&0x3ff))
-		}
-	}
-	v, err := py.DecodeJSONString(b.String())
+	v, err := py.DecodeJSONUTF8([]byte(s))
 	if err != nil {
 		return py.None, usagef("the JSON input: %v", strings.TrimPrefix(err.Error(), "py: "))
 	}
