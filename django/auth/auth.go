@@ -10,12 +10,16 @@ package auth
 
 import (
 	"context"
+	"crypto/hmac"
 	"crypto/subtle"
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"hash"
+	"io"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/djsession/djsession/django"
 	"github.com/djsession/djsession/pickle/py"
@@ -71,6 +75,66 @@ type Config struct {
 	AllowInactive bool
 	// Users loads users; required for Verify and GetUser.
 	Users UserLoader
+
+	macs macCache
+}
+
+// macCache keeps, per (algorithm, secret), a pool of salted HMACs whose key
+// (H(salt ‖ secret)) is derived once, so verifying a request does not
+// rehash the secret.
+type macCache struct {
+	mu    sync.RWMutex
+	pools map[macKey]*sync.Pool
+}
+
+type macKey struct{ alg, secret string }
+
+func (c *macCache) pool(alg, secret string) *sync.Pool {
+	k := macKey{alg, secret}
+	c.mu.RLock()
+	p := c.pools[k]
+	c.mu.RUnlock()
+	if p != nil {
+		return p
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if p = c.pools[k]; p == nil {
+		if c.pools == nil {
+			c.pools = map[macKey]*sync.Pool{}
+		}
+		p = &sync.Pool{New: func() any {
+			h, err := signing.NewSaltedHMAC(hashKeySalt, []byte(secret), alg)
+			if err != nil {
+				return nil
+			}
+			return h
+		}}
+		c.pools[k] = p
+	}
+	return p
+}
+
+// matches reports, in constant time, whether stored (hex) is the session
+// auth hash of password under secret with alg.
+func (c *Config) matches(stored, password, secret, alg string) bool {
+	p := c.macs.pool(alg, secret)
+	h, _ := p.Get().(hash.Hash)
+	if h == nil {
+		return false
+	}
+	defer p.Put(h)
+	h.Reset()
+	io.WriteString(h, password)
+	var sum, want [64]byte
+	got := h.Sum(sum[:0])
+	if len(stored) != 2*len(got) {
+		return false
+	}
+	if _, err := hex.Decode(want[:len(got)], []byte(stored)); err != nil {
+		return false
+	}
+	return hmac.Equal(got, want[:len(got)])
 }
 
 func (c *Config) backends() []string {
@@ -225,18 +289,18 @@ func Verify(ctx context.Context, d *py.Dict, cfg *Config) (Verdict, error) {
 		return v, nil
 	}
 	s := cfg.Settings
-	if equal(stored, SessionAuthHash(u.Password, s.SecretKey, "sha256")) ||
-		(s.WriteLegacyFormat && equal(stored, SessionAuthHash(u.Password, s.SecretKey, "sha1"))) {
+	if cfg.matches(stored, u.Password, s.SecretKey, "sha256") ||
+		(s.WriteLegacyFormat && cfg.matches(stored, u.Password, s.SecretKey, "sha1")) {
 		v.Authenticated, v.User, v.Rule = true, u, RuleCurrentKey
 		return v, nil
 	}
 	for i, k := range s.SecretKeyFallbacks {
-		if equal(stored, SessionAuthHash(u.Password, k, "sha256")) {
+		if cfg.matches(stored, u.Password, k, "sha256") {
 			v.Authenticated, v.User, v.Rule, v.FallbackIndex, v.Rotate = true, u, RuleFallbackKey, i, true
 			return v, nil
 		}
 	}
-	if s.LegacySHA1 && equal(stored, SessionAuthHash(u.Password, s.SecretKey, "sha1")) {
+	if s.LegacySHA1 && cfg.matches(stored, u.Password, s.SecretKey, "sha1") {
 		v.Authenticated, v.User, v.Rule = true, u, RuleLegacySHA1
 		return v, nil
 	}

@@ -1,7 +1,6 @@
 package middleware
 
 import (
-	"context"
 	"errors"
 	"log/slog"
 	"net/http"
@@ -9,8 +8,6 @@ import (
 
 	"github.com/djsession/djsession/django/auth"
 )
-
-type authKey struct{}
 
 // lazyUser resolves the request's user once, on first use.
 type lazyUser struct {
@@ -42,14 +39,22 @@ func (a *Auth) logger() *slog.Logger {
 	return slog.Default()
 }
 
-// Handler wraps next.
+// Handler wraps next. It must be inside Sessions.Handler; without it every
+// request is anonymous and Login and Logout return ErrNoSession.
 func (a *Auth) Handler(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		lu := &lazyUser{a: a}
-		r = r.WithContext(context.WithValue(r.Context(), authKey{}, lu))
-		lu.r = r
+		if st := state(r); st != nil {
+			st.user = &lazyUser{a: a, r: r}
+		}
 		next.ServeHTTP(w, r)
 	})
+}
+
+func userOf(r *http.Request) *lazyUser {
+	if st := state(r); st != nil {
+		return st.user
+	}
+	return nil
 }
 
 // ErrNoSession is returned by Login and Logout for a request that did not
@@ -69,7 +74,7 @@ func User(r *http.Request) *auth.User {
 // Verdict returns the full answer behind User: the stored login, whether
 // it verified, and by which rule (nil without the middleware).
 func Verdict(r *http.Request) *auth.Verdict {
-	lu, _ := r.Context().Value(authKey{}).(*lazyUser)
+	lu := userOf(r)
 	if lu == nil {
 		return nil
 	}
@@ -94,7 +99,7 @@ func Verdict(r *http.Request) *auth.Verdict {
 // Login logs u in on this request's session, as django.contrib.auth.login
 // does; the response then carries the new session cookie.
 func Login(r *http.Request, u *auth.User, backend string) error {
-	lu, _ := r.Context().Value(authKey{}).(*lazyUser)
+	lu := userOf(r)
 	sess := Session(r)
 	if lu == nil || sess == nil {
 		return ErrNoSession
@@ -110,7 +115,7 @@ func Login(r *http.Request, u *auth.User, backend string) error {
 // Logout ends the request's session, as django.contrib.auth.logout does;
 // the response then deletes the cookie.
 func Logout(r *http.Request) error {
-	lu, _ := r.Context().Value(authKey{}).(*lazyUser)
+	lu := userOf(r)
 	sess := Session(r)
 	if sess == nil {
 		return ErrNoSession

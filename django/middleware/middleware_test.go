@@ -293,3 +293,26 @@ func TestVaryMerges(t *testing.T) {
 		t.Errorf("Vary: %v", v)
 	}
 }
+
+func TestCookieParsingAsDjango(t *testing.T) {
+	_, _, m := setup(t)
+	var seen string
+	h := m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { seen = middleware.Session(r).SessionKey() }))
+	for header, want := range map[string]string{
+		`sessionid=abcdefgh12345678`:                             "abcdefgh12345678",
+		`a=1; sessionid="abcdefgh12345678" ; b=2`:                "abcdefgh12345678",
+		`sessionid=first1234567; other=x; sessionid=second12345`: "second12345", // later wins, as parse_cookie
+		`sessionid=short`:                                        "",
+		`xsessionid=abcdefgh12345678`:                            "",
+		``:                                                       "",
+	} {
+		req := httptest.NewRequest("GET", "/", nil)
+		if header != "" {
+			req.Header.Set("Cookie", header)
+		}
+		h.ServeHTTP(httptest.NewRecorder(), req)
+		if seen != want {
+			t.Errorf("Cookie %q: session key %q, want %q", header, seen, want)
+		}
+	}
+}

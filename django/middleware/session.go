@@ -22,14 +22,57 @@ import (
 	"github.com/djsession/djsession/django"
 )
 
-type sessionKey struct{}
+type stateKey struct{}
+
+// requestState is what the middleware keeps per request, in one context
+// value (one Request copy for both middlewares).
+type requestState struct {
+	sess *django.Session
+	user *lazyUser
+}
+
+func state(r *http.Request) *requestState {
+	st, _ := r.Context().Value(stateKey{}).(*requestState)
+	return st
+}
 
 // Session returns the request's session (Django's request.session), or nil
 // when the request did not pass through Sessions. Its data is loaded from
 // the store on first use, so a handler that never looks costs no round trip.
 func Session(r *http.Request) *django.Session {
-	s, _ := r.Context().Value(sessionKey{}).(*django.Session)
-	return s
+	if st := state(r); st != nil {
+		return st.sess
+	}
+	return nil
+}
+
+// cookieValue returns the value of the named cookie as Django's
+// parse_cookie reads the Cookie header: chunks split on ";", the name
+// before the first "=", surrounding quotes removed, and a later duplicate
+// winning over an earlier one. It does not allocate.
+func cookieValue(h http.Header, name string) (string, bool) {
+	val, found := "", false
+	for _, line := range h["Cookie"] {
+		for len(line) > 0 {
+			var part string
+			if i := strings.IndexByte(line, ';'); i >= 0 {
+				part, line = line[:i], line[i+1:]
+			} else {
+				part, line = line, ""
+			}
+			part = strings.TrimSpace(part)
+			k, v, ok := strings.Cut(part, "=")
+			if !ok || strings.TrimSpace(k) != name {
+				continue
+			}
+			v = strings.TrimSpace(v)
+			if len(v) >= 2 && v[0] == '"' && v[len(v)-1] == '"' {
+				v = v[1 : len(v)-1]
+			}
+			val, found = v, true
+		}
+	}
+	return val, found
 }
 
 // Sessions is Django's SessionMiddleware for net/http: it reads the session
@@ -82,14 +125,9 @@ func (m *Sessions) logger() *slog.Logger {
 // Handler wraps next with session handling.
 func (m *Sessions) Handler(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		name := m.Settings.SessionCookieName
-		var key string
-		hadCookie := false
-		if c, err := r.Cookie(name); err == nil {
-			key, hadCookie = c.Value, true
-		}
+		key, hadCookie := cookieValue(r.Header, m.Settings.SessionCookieName)
 		sess := django.NewSession(r.Context(), m.Store, m.Settings, key)
-		r = r.WithContext(context.WithValue(r.Context(), sessionKey{}, sess))
+		r = r.WithContext(context.WithValue(r.Context(), stateKey{}, &requestState{sess: sess}))
 		sw := &sessionWriter{ResponseWriter: w, m: m, r: r, sess: sess, hadCookie: hadCookie}
 		next.ServeHTTP(sw, r)
 		if !sw.committed {
