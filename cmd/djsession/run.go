@@ -72,7 +72,7 @@ type invocation struct {
 var commandFlags = concat(signFlags, sessionCodecFlags)
 
 // commands is every command, in the order help lists them.
-var commands = concat(sessionCodecCommands, sessionStoreCommands, signCommands)
+var commands = concat(sessionCodecCommands, sessionStoreCommands, authCommands, signCommands)
 
 func concat[T any](groups ...[]T) []T {
 	var all []T
