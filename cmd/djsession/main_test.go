@@ -853,6 +853,7 @@ func TestReadme(t *testing.T) {
 	defer func() { t.Logf("%d README commands run, %d outputs compared", len(cmds), checked) }()
 	for i, c := range cmds {
 		cmd := exec.Command("/bin/sh", "-c", c.line)
+		cmd.Dir = filepath.Join("..", "..") // README paths are relative to the repository
 		cmd.Env = []string{"PATH=" + filepath.Dir(djsessionBin) + ":/usr/bin:/bin"}
 		var o, e bytes.Buffer
 		cmd.Stdout, cmd.Stderr = &o, &e
