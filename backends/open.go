@@ -11,6 +11,9 @@ import (
 	"io"
 	"strings"
 
+	"github.com/djsession/djsession/backends/cache"
+	"github.com/djsession/djsession/backends/cacheddb"
+	"github.com/djsession/djsession/backends/db"
 	"github.com/djsession/djsession/backends/file"
 	"github.com/djsession/djsession/backends/signedcookies"
 	"github.com/djsession/djsession/django"
@@ -83,6 +86,34 @@ type CacheOptions struct {
 type opener func(ctx context.Context, cfg Config) (django.Store, io.Closer, error)
 
 var openers = map[string]opener{
+	EngineCache: func(_ context.Context, cfg Config) (django.Store, io.Closer, error) {
+		st, err := cache.Open(cfg.CacheURL, cfg.Settings,
+			cache.WithFormatName(cfg.Cache.Format), cache.WithKeyPrefix(cfg.Cache.KeyPrefix), cache.WithVersion(cfg.Cache.Version),
+			cache.WithSerializer(cfg.Cache.Serializer), cache.WithCompressor(cfg.Cache.Compressor))
+		if err != nil {
+			return nil, nil, err
+		}
+		return st, st, nil
+	},
+	EngineCachedDB: func(_ context.Context, cfg Config) (django.Store, io.Closer, error) {
+		st, err := cacheddb.Open(cfg.DatabaseURL, cfg.CacheURL, cfg.Settings, nil, []cache.Option{
+			cache.WithFormatName(cfg.Cache.Format), cache.WithKeyPrefix(cfg.Cache.KeyPrefix), cache.WithVersion(cfg.Cache.Version),
+			cache.WithSerializer(cfg.Cache.Serializer), cache.WithCompressor(cfg.Cache.Compressor)})
+		if err != nil {
+			return nil, nil, err
+		}
+		return st, st, nil
+	},
+	EngineDB: func(_ context.Context, cfg Config) (django.Store, io.Closer, error) {
+		if cfg.DatabaseURL == "" {
+			return nil, nil, fmt.Errorf("%w: the db engine needs a DATABASE_URL", django.ErrImproperlyConfigured)
+		}
+		st, err := db.Open(cfg.DatabaseURL, cfg.Settings)
+		if err != nil {
+			return nil, nil, err
+		}
+		return st, st, nil
+	},
 	EngineFile: func(_ context.Context, cfg Config) (django.Store, io.Closer, error) {
 		st, err := file.New(cfg.Settings)
 		return st, nopCloser{}, err

@@ -1,0 +1,339 @@
+// Package cache is Django's cache session engine
+// (django.contrib.sessions.backends.cache, spec §3.9.2) over Redis and
+// Memcached: each session is one cache entry at
+// KEY_FUNCTION("django.contrib.sessions.cache" + session_key, KEY_PREFIX,
+// VERSION), holding the session dict in the cache client's own value
+// format (django-redis, Django's RedisCache, pymemcache or pylibmc; see
+// package codec) with the session's expiry age as the entry's TTL.
+//
+// Open takes a CACHE_URL as django-environ reads it; New wraps any Client.
+// The cached_db engine (package cacheddb) uses the same machinery with the
+// prefix "django.contrib.sessions.cached_db".
+//
+// Differences from Django, on purpose:
+//
+//   - Django reads any exception from cache.get as a miss. Load returns a
+//     server that cannot be reached or does not answer in time as an error
+//     (ErrUnavailable), because django.Store callers must not take an
+//     unreadable session for a missing one; a value that does not decode
+//     is a miss, as in Django.
+//   - A plain save is Redis SET XX (memcached replace): atomic, where Django
+//     does get then set. A session deleted in between is ErrUpdateMissing,
+//     never resurrected.
+//   - A timeout ≤ 0 deletes (plain save) or writes nothing (must-create
+//     save), as django-redis does, on every server.
+package cache
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/djsession/djsession/backends/cache/codec"
+	"github.com/djsession/djsession/django"
+	"github.com/djsession/djsession/pickle/py"
+)
+
+// MaxSessionKeyLength bounds the session keys the Store looks up: a longer
+// cookie value is "no session" without a round trip. Django's keys have 32
+// characters.
+const MaxSessionKeyLength = 256
+
+// ErrInvalidSessionKey is returned by Save for a key that cannot be stored
+// (shorter than 8 characters, too long, or not a valid cache key).
+var ErrInvalidSessionKey = errors.New("cache: invalid session key")
+
+// Store is a django.Store over a cache Client. It is safe for concurrent
+// use.
+type Store struct {
+	client   Client
+	format   codec.Format
+	settings *django.Settings
+	owned    bool
+
+	sessionPrefix string
+	keyPrefix     string
+	version       int
+	keyFunc       codec.KeyFunc
+	// head is the cache key of the empty session key with Django's
+	// default KEY_FUNCTION: "<KEY_PREFIX>:<VERSION>:<session prefix>".
+	head     string
+	validate func(string) error
+}
+
+var _ django.Store = (*Store)(nil)
+
+// New returns the Store over client. The value format is WithFormat's, or
+// WithFormatName's, or by default django-redis's for a Redis client and
+// pymemcache's for a memcached one (made by Open) or any other client.
+// Close does not close client.
+func New(client Client, settings *django.Settings, opts ...Option) (*Store, error) {
+	if client == nil {
+		return nil, fmt.Errorf("%w: nil cache client", django.ErrImproperlyConfigured)
+	}
+	if settings == nil {
+		return nil, fmt.Errorf("%w: no settings", django.ErrImproperlyConfigured)
+	}
+	o := collect(opts)
+	backend := Memcached
+	switch client.(type) {
+	case *redisClient, *shardClient:
+		backend = Redis
+	}
+	f, err := o.resolveFormat(backend)
+	if err != nil {
+		return nil, err
+	}
+	return newStore(client, settings, f, o), nil
+}
+
+func newStore(client Client, settings *django.Settings, f codec.Format, o *options) *Store {
+	s := &Store{
+		client:        client,
+		format:        f,
+		settings:      settings,
+		sessionPrefix: o.sessionPrefix,
+		keyPrefix:     o.keyPrefix,
+		version:       o.version,
+		keyFunc:       o.keyFunc,
+	}
+	if s.sessionPrefix == "" {
+		s.sessionPrefix = codec.SessionCachePrefix
+	}
+	if s.version == 0 {
+		s.version = 1
+	}
+	s.head = s.keyPrefix + ":" + strconv.Itoa(s.version) + ":" + s.sessionPrefix
+	if v, ok := client.(keyValidator); ok {
+		s.validate = v.ValidateKey
+	}
+	return s
+}
+
+// Client returns the store's cache client.
+func (s *Store) Client() Client { return s.client }
+
+// Format returns the value format.
+func (s *Store) Format() codec.Format { return s.format }
+
+// SessionPrefix returns the cache key prefix of sessions
+// ("django.contrib.sessions.cache" or, for cached_db,
+// "django.contrib.sessions.cached_db").
+func (s *Store) SessionPrefix() string { return s.sessionPrefix }
+
+// Close closes the client if Open made it.
+func (s *Store) Close() error {
+	if s.owned {
+		return s.client.Close()
+	}
+	return nil
+}
+
+// CacheKey returns the cache key of a session: KEY_FUNCTION(session prefix
+// + sessionKey, KEY_PREFIX, VERSION), by default
+// ":1:django.contrib.sessions.cache<sessionKey>" (spec §3.9.2, §6.1).
+func (s *Store) CacheKey(sessionKey string) string {
+	if s.keyFunc == nil {
+		return s.head + sessionKey
+	}
+	return s.keyFunc(s.sessionPrefix+sessionKey, s.keyPrefix, s.version)
+}
+
+// key returns the cache key of sessionKey, or false when no session can be
+// stored under it.
+func (s *Store) key(sessionKey string) (string, bool) {
+	if !django.IsValidKey(sessionKey) || len(sessionKey) > MaxSessionKeyLength {
+		return "", false
+	}
+	k := s.CacheKey(sessionKey)
+	if s.validate != nil && s.validate(k) != nil {
+		return "", false
+	}
+	return k, true
+}
+
+// decode reads a stored value; ok is false for anything but a dict.
+func (s *Store) decode(it Item) (*py.Dict, bool) {
+	v, err := s.format.Decode(it.Value, it.Flags)
+	if err != nil {
+		return nil, false
+	}
+	return v.Dict()
+}
+
+// Load returns the session under key. A missing or expired entry, or a
+// value that does not decode to a dict, is not found; a server failure is
+// an error (see the package doc for how this differs from Django).
+func (s *Store) Load(ctx context.Context, key string) (*py.Dict, bool, error) {
+	ctx = orBackground(ctx)
+	ck, ok := s.key(key)
+	if !ok {
+		return nil, false, nil
+	}
+	it, found, err := s.client.Get(ctx, ck)
+	if err != nil || !found {
+		return nil, false, err
+	}
+	d, ok := s.decode(it)
+	if !ok {
+		return nil, false, nil
+	}
+	return d, true, nil
+}
+
+// Exists reports whether the cache holds an entry for key (Django's
+// exists(): "prefix + key in cache").
+func (s *Store) Exists(ctx context.Context, key string) (bool, error) {
+	ctx = orBackground(ctx)
+	ck, ok := s.key(key)
+	if !ok {
+		return false, nil
+	}
+	return s.client.Exists(ctx, ck)
+}
+
+func (s *Store) item(rec *django.Record) (string, Item, error) {
+	if rec == nil || rec.Data == nil {
+		return "", Item{}, errors.New("cache: save session: nil record")
+	}
+	ck, ok := s.key(rec.SessionKey)
+	if !ok {
+		return "", Item{}, fmt.Errorf("%w %q", ErrInvalidSessionKey, rec.SessionKey)
+	}
+	b, flags, err := s.format.Encode(py.DictOf(rec.Data))
+	if err != nil {
+		return "", Item{}, fmt.Errorf("cache: save session: %w", err)
+	}
+	return ck, Item{Value: b, Flags: flags}, nil
+}
+
+// Save writes rec with rec.ExpiryAge as the TTL (spec §3.9.2). With
+// mustCreate it adds (SET NX / memcached add) and a taken key is
+// django.ErrCreateConflict; otherwise it replaces (SET XX / memcached
+// replace) and a missing entry is django.ErrUpdateMissing. An age ≤ 0
+// stores nothing: a must-create save only checks the key is free, a plain
+// save deletes the entry.
+func (s *Store) Save(ctx context.Context, rec *django.Record, mustCreate bool) error {
+	ctx = orBackground(ctx)
+	ck, it, err := s.item(rec)
+	if err != nil {
+		return err
+	}
+	if rec.ExpiryAge <= 0 {
+		if mustCreate {
+			taken, err := s.client.Exists(ctx, ck)
+			if err != nil {
+				return err
+			}
+			if taken {
+				return django.ErrCreateConflict
+			}
+			return nil
+		}
+		deleted, err := s.client.Delete(ctx, ck)
+		if err != nil {
+			return err
+		}
+		if !deleted {
+			return django.ErrUpdateMissing
+		}
+		return nil
+	}
+	ttl := time.Duration(rec.ExpiryAge) * time.Second
+	if mustCreate {
+		added, err := s.client.Add(ctx, ck, it, ttl)
+		if err != nil {
+			return err
+		}
+		if !added {
+			return django.ErrCreateConflict
+		}
+		return nil
+	}
+	replaced, err := s.client.Replace(ctx, ck, it, ttl)
+	if err != nil {
+		return err
+	}
+	if !replaced {
+		return django.ErrUpdateMissing
+	}
+	return nil
+}
+
+// Set writes data under key unconditionally with a TTL of age seconds
+// (Django's cache.set); age ≤ 0 deletes the entry. The cached_db engine
+// fills and refreshes its cache with it.
+func (s *Store) Set(ctx context.Context, key string, data *py.Dict, age int) error {
+	ctx = orBackground(ctx)
+	ck, it, err := s.item(&django.Record{SessionKey: key, Data: data})
+	if err != nil {
+		return err
+	}
+	if age <= 0 {
+		_, err := s.client.Delete(ctx, ck)
+		return err
+	}
+	return s.client.Set(ctx, ck, it, time.Duration(age)*time.Second)
+}
+
+// Delete removes the entry of key; a missing entry is not an error.
+func (s *Store) Delete(ctx context.Context, key string) error {
+	ctx = orBackground(ctx)
+	ck, ok := s.key(key)
+	if !ok {
+		return nil
+	}
+	_, err := s.client.Delete(ctx, ck)
+	return err
+}
+
+// ClearExpired does nothing: the cache expires entries itself (Django's
+// clear_expired is a no-op for this engine).
+func (s *Store) ClearExpired(context.Context) error { return nil }
+
+// List calls fn for each session in the cache, found by SCAN with
+// django-redis's escaped key pattern (spec §7.1), never KEYS. ExpireDate
+// is now plus the entry's TTL (zero for none); Data is nil for a value
+// that does not decode. Memcached cannot list (django.ErrNotSupported),
+// nor can a custom KEY_FUNCTION that does not end with the key.
+func (s *Store) List(ctx context.Context, fn func(django.Info) error) error {
+	ctx = orBackground(ctx)
+	head := s.head
+	if s.keyFunc != nil {
+		head = s.keyFunc(s.sessionPrefix, s.keyPrefix, s.version)
+		if s.keyFunc(s.sessionPrefix+"probe", s.keyPrefix, s.version) != head+"probe" {
+			return fmt.Errorf("%w: the custom KEY_FUNCTION does not end with the key, so sessions cannot be listed", django.ErrNotSupported)
+		}
+	}
+	pattern := codec.MakePattern(s.sessionPrefix+"*", s.keyPrefix, s.version, s.keyFunc)
+	// "django.contrib.sessions.cache*" also matches the cached_db prefix.
+	var other string
+	if s.sessionPrefix != codec.CachedDBPrefix && strings.HasPrefix(codec.CachedDBPrefix, s.sessionPrefix) {
+		other = codec.CachedDBPrefix[len(s.sessionPrefix):]
+	}
+	return s.client.Scan(ctx, pattern, func(key string, it Item) error {
+		sk, ok := strings.CutPrefix(key, head)
+		if !ok || !django.IsValidKey(sk) || (other != "" && strings.HasPrefix(sk, other)) {
+			return nil
+		}
+		info := django.Info{SessionKey: sk}
+		if it.TTL > 0 {
+			info.ExpireDate = s.settings.Now().Add(it.TTL)
+		}
+		if d, ok := s.decode(it); ok {
+			info.Data = d
+		}
+		return fn(info)
+	})
+}
+
+// orBackground guards against a nil context, which go-redis cannot take.
+func orBackground(ctx context.Context) context.Context {
+	if ctx == nil {
+		return context.Background()
+	}
+	return ctx
+}
