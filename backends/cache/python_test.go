@@ -7,7 +7,7 @@ import (
 	"os/exec"
 	"testing"
 
-	"github.com/djsession/djsession/backends/internal/testenv"
+	"github.com/djsession/djsession/backends/testenv"
 )
 
 // pythonBin has Django 3.2, django-redis 5.2, redis-py, pymemcache and

@@ -37,8 +37,7 @@ func TestConformanceRedis(t *testing.T) {
 }
 
 // TestConformanceMemcached runs the suite with NoList: memcached cannot
-// list keys. NoList also skips the suite's conflict and concurrent-create
-// tests, which TestMemcachedConflicts covers.
+// list keys.
 func TestConformanceMemcached(t *testing.T) {
 	for _, format := range []string{"pymemcache", "pylibmc"} {
 		t.Run(format, func(t *testing.T) {

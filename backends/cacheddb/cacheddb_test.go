@@ -17,7 +17,7 @@ import (
 
 	"github.com/djsession/djsession/backends/cache"
 	"github.com/djsession/djsession/backends/db"
-	"github.com/djsession/djsession/backends/internal/testenv"
+	"github.com/djsession/djsession/backends/testenv"
 	"github.com/djsession/djsession/django"
 	"github.com/djsession/djsession/django/storetest"
 	"github.com/djsession/djsession/pickle/py"

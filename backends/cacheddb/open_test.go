@@ -8,7 +8,7 @@ import (
 	"github.com/djsession/djsession/backends/cache"
 	"github.com/djsession/djsession/backends/cache/codec"
 	"github.com/djsession/djsession/backends/cacheddb"
-	"github.com/djsession/djsession/backends/internal/testenv"
+	"github.com/djsession/djsession/backends/testenv"
 	"github.com/djsession/djsession/django"
 	"github.com/djsession/djsession/django/storetest"
 )

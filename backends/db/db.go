@@ -72,6 +72,7 @@ const (
 	qClearExpired
 	qListFirst
 	qListNext
+	qLoadExpiry
 	numQueries
 )
 
@@ -272,6 +273,7 @@ func (s *Store) buildQueries() {
 		qClearExpired: "DELETE FROM " + t + " WHERE " + exp + " < " + p(1),
 		qListFirst:    "SELECT " + listCols + " FROM " + t + limit,
 		qListNext:     "SELECT " + listCols + " FROM " + t + " WHERE " + key + " > " + p(1) + limit,
+		qLoadExpiry:   "SELECT " + data + ", " + listExp + " FROM " + t + " WHERE " + key + " = " + p(1) + " AND " + exp + " > " + p(2),
 	}
 }
 
@@ -493,6 +495,44 @@ func (s *Store) Load(ctx context.Context, key string) (*py.Dict, bool, error) {
 		return nil, false, nil
 	}
 	return d, true, nil
+}
+
+// LoadExpiry is Load that also returns the row's expire_date, which
+// cached_db needs to fill the cache for exactly the session's remaining
+// life (Django's get_expiry_age(expiry=s.expire_date)).
+func (s *Store) LoadExpiry(ctx context.Context, key string) (*py.Dict, time.Time, bool, error) {
+	if !plausibleKey(key) {
+		return nil, time.Time{}, false, nil
+	}
+	now, err := s.now()
+	if err != nil {
+		return nil, time.Time{}, false, err
+	}
+	ctx, cancel := s.opContext(ctx)
+	defer cancel()
+	row, err := s.queryRow(ctx, qLoadExpiry, key, now)
+	if err != nil {
+		return nil, time.Time{}, false, fmt.Errorf("db: load session: %w", err)
+	}
+	var (
+		data string
+		raw  any
+	)
+	if err := row.Scan(&data, &raw); err != nil {
+		if errors.Is(err, sql.ErrNoRows) {
+			return nil, time.Time{}, false, nil
+		}
+		return nil, time.Time{}, false, fmt.Errorf("db: load session: %w", err)
+	}
+	exp, err := s.readTime(raw)
+	if err != nil {
+		return nil, time.Time{}, false, fmt.Errorf("db: load session: %w", err)
+	}
+	d, err := s.codec.Decode(data)
+	if err != nil {
+		return nil, time.Time{}, false, nil
+	}
+	return d, exp, true, nil
 }
 
 // Exists reports whether a row with key exists, expired or not (Django's

@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/djsession/djsession/backends/internal/testenv"
+	"github.com/djsession/djsession/backends/testenv"
 	"github.com/djsession/djsession/django"
 	"github.com/djsession/djsession/django/djangotest"
 )

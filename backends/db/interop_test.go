@@ -12,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/djsession/djsession/backends/internal/testenv"
+	"github.com/djsession/djsession/backends/testenv"
 	"github.com/djsession/djsession/django"
 	"github.com/djsession/djsession/django/djangotest"
 	"github.com/djsession/djsession/pickle/py"

@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"github.com/djsession/djsession/backends/db"
-	"github.com/djsession/djsession/backends/internal/testenv"
+	"github.com/djsession/djsession/backends/testenv"
 	"github.com/djsession/djsession/django"
 	"github.com/djsession/djsession/django/storetest"
 	"github.com/djsession/djsession/pickle/py"
@@ -340,5 +340,32 @@ func TestTimeout(t *testing.T) {
 	time.Sleep(time.Millisecond)
 	if _, _, err := st.Load(context.Background(), "abcdefghijklmnop"); !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("Load with a 1 ns timeout: %v", err)
+	}
+}
+
+// TestLoadExpiry: the expire_date LoadExpiry returns is the one Save wrote,
+// on each database.
+func TestLoadExpiry(t *testing.T) {
+	for _, d := range databases {
+		t.Run(d.name, func(t *testing.T) {
+			s, _ := storetest.Settings()
+			st := openStore(t, d, s)
+			sess := django.NewSession(context.Background(), st, s, "")
+			sess.Set("a", py.Int(1))
+			sess.SetExpirySeconds(600)
+			if err := sess.Save(false); err != nil {
+				t.Fatal(err)
+			}
+			d, exp, found, err := st.LoadExpiry(context.Background(), sess.SessionKey())
+			if err != nil || !found || d.Len() != 2 {
+				t.Fatalf("LoadExpiry: %v %v", found, err)
+			}
+			if want := s.Now().Add(600 * time.Second); !exp.Equal(want) {
+				t.Errorf("expire_date %v, want %v", exp, want)
+			}
+			if _, _, found, _ := st.LoadExpiry(context.Background(), "nosuchsession00000000000000000000"); found {
+				t.Error("missing key found")
+			}
+		})
 	}
 }
