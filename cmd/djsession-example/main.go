@@ -11,6 +11,7 @@
 //	GET  /whoami/   {"user_id", "username", "authenticated", "session_key", "reason"}
 //	POST /login/    {"username", "password"} (JSON or form) → login, or 401
 //	POST /logout/   → {"ok": true}
+//	GET  /healthz   {"ok": true}, outside the session middleware (a baseline)
 //
 // Configuration follows the djsession CLI: flags or DJANGO_SECRET_KEY,
 // DJANGO_SECRET_KEY_FALLBACKS, SESSION_ENGINE, DATABASE_URL, CACHE_URL.
@@ -168,7 +169,14 @@ func newServer(store django.Store, settings *django.Settings, users *auth.SQLUse
 	})
 	sessions := &middleware.Sessions{Store: store, Settings: settings, Logger: logger}
 	authn := &middleware.Auth{Config: cfg, Logger: logger}
-	return sessions.Handler(authn.Handler(mux))
+	root := http.NewServeMux()
+	// /healthz answers without sessions: the baseline for measuring what
+	// the middleware costs per request.
+	root.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusOK, map[string]bool{"ok": true})
+	})
+	root.Handle("/", sessions.Handler(authn.Handler(mux)))
+	return root
 }
 
 func who(r *http.Request) map[string]any {
