@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"regexp"
 	"strconv"
+	"sync"
 )
 
 // SQLUsers loads users from Django's user table through database/sql: by
@@ -32,6 +33,9 @@ type SQLUsers struct {
 	// BigAutoField, the default): an id that is not decimal digits is no
 	// user, without a query, as Django's to_python would refuse it.
 	IntegerPK bool
+
+	once sync.Once
+	stmt *sql.Stmt // the prepared LoadUser query; nil if preparing failed
 }
 
 // NewSQLUsers returns a loader for Django's default auth_user table.
@@ -102,12 +106,20 @@ func (s *SQLUsers) LoadUser(ctx context.Context, id string) (*User, error) {
 	if err != nil {
 		return nil, err
 	}
+	// Prepared once: the user row is read on every authenticated request.
+	s.once.Do(func() { s.stmt, _ = s.DB.PrepareContext(context.Background(), q) })
 	var (
 		password string
 		active   sql.NullBool
 		username sql.NullString
+		row      *sql.Row
 	)
-	err = s.DB.QueryRowContext(ctx, q, id).Scan(&password, &active, &username)
+	if s.stmt != nil {
+		row = s.stmt.QueryRowContext(ctx, id)
+	} else {
+		row = s.DB.QueryRowContext(ctx, q, id)
+	}
+	err = row.Scan(&password, &active, &username)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, ErrNoUser
 	}
