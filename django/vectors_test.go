@@ -114,7 +114,12 @@ func TestSessionDataVectors(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				if !strings.HasPrefix(sd, ".") && again != sd {
+				// Byte-identical, compressed ones included (pyzlib). A
+				// pickle may reuse one string object where ours repeats
+				// the text (see pickle.Dumps): compressed pickles are
+				// compared by value only.
+				_, isPickle := s.SessionSerializer.(django.PickleSerializer)
+				if again != sd && !(isPickle && strings.HasPrefix(sd, ".")) {
 					t.Errorf("encode:\n got %s\nwant %s", again, sd)
 				}
 				counts[c.File.Version]++

@@ -1,18 +1,16 @@
 package signing
 
 import (
-	"bytes"
-	"compress/zlib"
 	"encoding/base64"
 	"errors"
 	"fmt"
-	"io"
-	"math/bits"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/djsession/djsession/pickle/py"
+	"github.com/djsession/djsession/signing/pyzlib"
+	"math"
 )
 
 // Serializer converts Python values to bytes and back for SignObject and
@@ -257,168 +255,32 @@ var (
 	errPayloadLarge  = &detailError{"signing: bad payload: decompressed size exceeds the limit", ErrBadPayload}
 )
 
-// deflater and inflater keep zlib state between calls: a fresh flate
-// compressor is ~1 MB of tables and a decompressor tens of KB.
-type deflater struct {
-	out bytes.Buffer
-	zw  *zlib.Writer
-}
-
-var deflaterPool sync.Pool
-
-// deflate appends a zlib.compress(data) equivalent, at the default level
-// (CPython's default, 6), to dst.
-//
-// Go's compressor ends every stream with an empty final stored block after
-// its (non-final) data blocks, 4–5 bytes that CPython's zlib does not
-// write. Those bytes change the "saves at least 2 bytes" decision for small
-// payloads (spec §2.6), so a stream with a single data block is rewritten
-// into CPython's shape (see trimFinalBlock). The data block itself still
-// differs from CPython's, so compressed tokens are valid for Django but not
-// byte-identical to its own.
+// deflate appends zlib.compress(data) at CPython's default level (6),
+// byte for byte as CPython's zlib writes it (package pyzlib), so compressed
+// tokens equal Django's and the "saves at least 2 bytes" decision is
+// Django's (spec §2.6).
 func deflate(dst, data []byte) ([]byte, error) {
-	start := len(dst)
-	dst, err := deflateGo(dst, data)
-	if err != nil || len(data) > maxTrimInput {
-		return dst, err
-	}
-	z := dst[start:]
-	n, ok := trimFinalBlock(z)
-	if !ok {
-		return dst, nil
-	}
-	// Keep the rewrite only if it provably inflates to data; otherwise
-	// (not expected with Go's current compressor) compress again as is.
-	check := getBuf()
-	out, ierr := inflate((*check)[:0], z[:n], int64(len(data)))
-	same := ierr == nil && bytes.Equal(out, data)
-	*check = out
-	putBuf(check)
-	if same {
-		return dst[:start+n], nil
-	}
-	return deflateGo(dst[:start], data)
+	return pyzlib.Compress(dst, data, 6)
 }
-
-// maxTrimInput bounds the inputs deflate rewrites: below it Go's
-// compressor emits a single data block (a block holds up to 16384 tokens,
-// and a token covers at least one input byte).
-const maxTrimInput = 16 << 10
-
-// deflateGo appends Go's zlib stream of data to dst.
-func deflateGo(dst, data []byte) ([]byte, error) {
-	d, _ := deflaterPool.Get().(*deflater)
-	if d == nil {
-		d = &deflater{}
-		d.zw = zlib.NewWriter(&d.out)
-	} else {
-		d.zw.Reset(&d.out)
-	}
-	d.out.Reset()
-	if _, err := d.zw.Write(data); err != nil {
-		return dst, err
-	}
-	if err := d.zw.Close(); err != nil {
-		return dst, err
-	}
-	dst = append(dst, d.out.Bytes()...)
-	if d.out.Cap() <= maxPooledBuffer {
-		deflaterPool.Put(d)
-	}
-	return dst, nil
-}
-
-// trimFinalBlock rewrites in place a Go zlib stream of the form
-// header ‖ data block (not final) ‖ empty final stored block ‖ Adler-32
-// into header ‖ data block (final) ‖ Adler-32 and returns its new length.
-// It reports false, leaving z untouched, when the stream does not end that
-// way. It assumes a single data block; the caller verifies the result.
-func trimFinalBlock(z []byte) (int, bool) {
-	// The empty stored block is BFINAL=1, BTYPE=00, padding to a byte
-	// boundary, then LEN=0x0000 and NLEN=0xffff.
-	n := len(z) - 4 // Adler-32 follows
-	if n < 2+1+4 || !bytes.Equal(z[n-4:n], []byte{0, 0, 0xff, 0xff}) {
-		return 0, false
-	}
-	body := z[2 : n-4]
-	// After the stored block's BFINAL bit everything is zero, so that
-	// bit is the highest set bit of the last non-zero byte.
-	i := len(body) - 1
-	for i >= 0 && body[i] == 0 {
-		i--
-	}
-	if i <= 0 {
-		return 0, false
-	}
-	top := 7 - bits.LeadingZeros8(body[i])
-	keep := i + 1
-	if top == 0 {
-		keep = i // the data block ended on the byte boundary
-	} else {
-		body[i] &^= 1 << top
-	}
-	body[0] |= 1 // BFINAL on the first (and only) data block
-	m := 2 + keep
-	copy(z[m:], z[n:]) // Adler-32
-	return m + 4, true
-}
-
-type inflater struct {
-	in bytes.Reader
-	zr io.ReadCloser
-}
-
-var inflaterPool sync.Pool
 
 // inflate appends zlib.decompress(data) to dst, reading at most limit bytes
 // (limit < 0: unbounded). Like CPython, bytes after the end of the zlib
 // stream are ignored and the Adler-32 checksum is verified.
 func inflate(dst, data []byte, limit int64) ([]byte, error) {
-	f, _ := inflaterPool.Get().(*inflater)
-	if f == nil {
-		f = &inflater{}
+	lim := -1
+	if limit >= 0 {
+		lim = int(min(limit, int64(math.MaxInt32)))
 	}
-	defer inflaterPool.Put(f)
-	f.in.Reset(data)
-	var err error
-	if f.zr == nil {
-		f.zr, err = zlib.NewReader(&f.in)
-	} else {
-		err = f.zr.(zlib.Resetter).Reset(&f.in, nil)
-	}
+	out, err := pyzlib.Decompress(dst, data, lim)
 	if err != nil {
-		f.zr = nil
-		return dst, zlibError(err)
-	}
-	start := len(dst)
-	for {
-		if len(dst) == cap(dst) {
-			dst = append(dst, 0)[:len(dst)]
-		}
-		room := dst[len(dst):cap(dst)]
-		if limit >= 0 {
-			// Read at most one byte past the limit to detect it.
-			if left := limit + 1 - int64(len(dst)-start); int64(len(room)) > left {
-				room = room[:left]
-			}
-		}
-		n, rerr := f.zr.Read(room)
-		dst = dst[:len(dst)+n]
-		if limit >= 0 && int64(len(dst)-start) > limit {
+		if errors.Is(err, pyzlib.ErrTooLarge) {
 			return dst, errPayloadLarge
 		}
-		if rerr == io.EOF {
-			return dst, nil
-		}
-		if rerr != nil {
-			return dst, zlibError(rerr)
-		}
+		return dst, zlibError(err)
 	}
+	return out, nil
 }
 
 func zlibError(err error) error {
-	if errors.Is(err, io.EOF) {
-		err = io.ErrUnexpectedEOF
-	}
 	return fmt.Errorf("%w: %w", ErrBadPayload, err)
 }

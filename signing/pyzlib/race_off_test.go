@@ -1,0 +1,5 @@
+//go:build !race
+
+package pyzlib
+
+const raceEnabled = false
