@@ -1,6 +1,7 @@
 package db
 
 import (
+	"context"
 	"database/sql"
 	"fmt"
 	"net"
@@ -40,11 +41,22 @@ func (c *Config) open(o *options) (db *sql.DB, memory bool, err error) {
 		if err != nil {
 			return nil, false, fmt.Errorf("%w: %s: %w", ErrBadURL, c, err)
 		}
+		if o.timeout > 0 {
+			// lib/pq answers a context deadline by asking the server to
+			// cancel and then waits for its reply: a server that stops
+			// answering would hold the call. A read deadline on the
+			// socket bounds every wait for the server to the store's
+			// timeout; the broken connection is then dropped.
+			conn.Dialer(deadlineDialer{read: o.timeout})
+		}
 		return sql.OpenDB(conn), false, nil
 	case MySQL:
 		cfg, err := c.mysqlConfig(connect)
 		if err != nil {
 			return nil, false, err
+		}
+		if o.timeout > 0 && cfg.ReadTimeout == 0 {
+			cfg.ReadTimeout = o.timeout // as for PostgreSQL: bound waits for a silent server
 		}
 		conn, err := mysql.NewConnector(cfg)
 		if err != nil {
@@ -56,6 +68,44 @@ func (c *Config) open(o *options) (db *sql.DB, memory bool, err error) {
 }
 
 var _ = sqlite3.SQLiteDriver{} // the "sqlite3" driver registers itself
+
+// deadlineDialer dials PostgreSQL connections whose every read must
+// complete within read.
+type deadlineDialer struct {
+	d    net.Dialer
+	read time.Duration
+}
+
+func (dd deadlineDialer) Dial(network, address string) (net.Conn, error) {
+	return dd.DialContext(context.Background(), network, address)
+}
+
+func (dd deadlineDialer) DialTimeout(network, address string, timeout time.Duration) (net.Conn, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	return dd.DialContext(ctx, network, address)
+}
+
+func (dd deadlineDialer) DialContext(ctx context.Context, network, address string) (net.Conn, error) {
+	c, err := dd.d.DialContext(ctx, network, address)
+	if err != nil {
+		return nil, err
+	}
+	return &deadlineConn{Conn: c, read: dd.read}, nil
+}
+
+// deadlineConn sets a read deadline before each read.
+type deadlineConn struct {
+	net.Conn
+	read time.Duration
+}
+
+func (c *deadlineConn) Read(b []byte) (int, error) {
+	if err := c.Conn.SetReadDeadline(time.Now().Add(c.read)); err != nil {
+		return 0, err
+	}
+	return c.Conn.Read(b)
+}
 
 // sqliteDSN returns go-sqlite3's "file:" URI for the database file, the
 // URL's query parameters passed through (go-sqlite3's own _busy_timeout,
