@@ -17,7 +17,10 @@ import (
 // Default network limits of Open: short, so that a dead or hung server is
 // an error in about a second, never a hang. A Redis operation fails after
 // at most DefaultDialTimeout (connecting) plus DefaultReadTimeout
-// (waiting for the answer); nothing is retried.
+// (waiting for the answer); nothing is retried. After a Redis server comes
+// back, go-redis may keep failing fast for up to about a second: once a
+// pool's worth of dials has failed it only re-dials in the background,
+// once a second. Memcached recovers on the next call.
 const (
 	DefaultDialTimeout  = 1 * time.Second
 	DefaultReadTimeout  = 500 * time.Millisecond
