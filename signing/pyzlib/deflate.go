@@ -151,9 +151,11 @@ func Compress(dst, src []byte, level int) ([]byte, error) {
 
 // Deflate appends to dst the raw DEFLATE data (RFC 1951, no zlib header
 // or trailer) that zlib produces at level with windowBits 15, memLevel 8:
-// the body of Compress's output, and of gzip.compress(src, level) and
-// zlib.compressobj(level, DEFLATED, -15).compress(src)+flush() in CPython.
-// Level is -1 (6) or 0..9; the only error is ErrLevel.
+// the body of Compress's output. For levels 1..9 it is also what CPython
+// writes in raw or gzip form (zlib.compressobj(level, DEFLATED, -15)
+// .compress(src)+flush(), the body of gzip.compress); at level 0 the
+// stored-block split is Compress's, which a raw CPython stream may not
+// share. Level is -1 (6) or 0..9; the only error is ErrLevel.
 func Deflate(dst, src []byte, level int) ([]byte, error) {
 	if level == -1 {
 		level = 6
