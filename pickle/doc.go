@@ -7,25 +7,24 @@
 // # Reading
 //
 // Loads and LoadsWith decode protocols 0–5 safely: nothing named by the
-// pickle is imported, executed or instantiated. They are built on
-// github.com/nlpodyssey/gopickle (spec §8) in three steps:
+// pickle is imported, executed or instantiated. The reader is our own: one
+// pass over the opcodes (reader.go) that checks each one and builds py
+// values directly, with a value stack, a MARK stack and a memo (a slice;
+// CPython numbers memo slots densely, far indices go to a map). Every
+// opcode of CPython's pickle.py is known; strings and bytes are substrings
+// of one string copy of the input; dicts and lists are sized from their
+// SETITEMS/APPENDS batch. github.com/nlpodyssey/gopickle, which an earlier
+// version was built on, is now a test-only dependency: a differential
+// oracle (reader_oracle_test.go).
 //
-//  1. A pre-pass walks the opcode stream the way pickletools does and
-//     refuses, before gopickle sees a byte: unknown opcodes (gopickle
-//     panics on 0xFF), lengths beyond the input (gopickle allocates a
-//     declared length before reading it), truncation, unbalanced MARKs,
-//     stack underflow, memo references never stored, DICT/SETITEMS with an
-//     odd item count (a gopickle panic), frames that overlap, persistent
-//     IDs, extension codes and out-of-band buffers, every global not on the
-//     allow-list (for STACK_GLOBAL the pre-pass tracks which strings are on
-//     the stack and in the memo), and inputs over the Limits.
-//  2. gopickle unpickles, with a FindClass hook that returns our own
-//     constructors for the allow-list only; a panic is recovered.
-//  3. The result tree is converted to py values. Any Go type not produced
-//     by a known opcode or an allowed constructor is refused, so gopickle's
-//     GenericObject and its built-in class table (builtins.list,
-//     builtins.dict, array._array_reconstructor, consulted before the hook)
-//     can never leak through.
+// The reader refuses, with an error and never a panic: unknown opcodes,
+// lengths beyond the input (checked before anything is made of them),
+// truncation, arguments crossing the end of their FRAME and frames that
+// overlap, unbalanced MARKs, stack underflow, memo references never
+// stored, DICT/SETITEMS with an odd item count, persistent IDs, extension
+// codes and out-of-band buffers, every global not on the allow-list, and
+// inputs over the Limits. A recover at the boundary turns a bug into
+// ErrMalformed as a last resort.
 //
 // The allow-list, with the shapes CPython writes (spec §8.4):
 //
@@ -38,7 +37,8 @@
 //	zoneinfo.ZoneInfo, ZoneInfo._unpickle   ZoneInfo(key) → py.ZoneInfo
 //	copyreg / copy_reg._reconstructor,
 //	builtins / __builtin__ object           uuid.UUID at protocol ≤1
-//	uuid.UUID                               NEWOBJ + BUILD({'int': n[, 'is_safe': …]})
+//	uuid.UUID                               NEWOBJ (or INST/OBJ without arguments)
+//	                                        + BUILD({'int': n[, 'is_safe': …]})
 //	collections.OrderedDict                 OrderedDict() + SETITEMS
 //	datetime.datetime, date, time           (state bytes[, tzinfo]); protocol ≤2
 //	                                        states come through _codecs.encode;
@@ -49,37 +49,46 @@
 //	decimal.Decimal                         (str)
 //	pytz._UTC                               pytz.utc → py.PytzUTC
 //
-// Every other global, in any form (GLOBAL, STACK_GLOBAL, INST, or through
-// getattr), fails with ErrDisallowedGlobal naming "module.name". Allowed
-// globals called in shapes CPython does not write fail with
-// ErrUnsupported.
+// Every other global, in any form (GLOBAL, STACK_GLOBAL with its names from
+// the stack or the memo, INST, or through getattr), fails with
+// ErrDisallowedGlobal naming "module.name". Allowed globals called
+// (REDUCE, INST, OBJ, NEWOBJ) in shapes CPython does not write fail with
+// ErrUnsupported, or ErrMalformed where Python itself would raise; BUILD
+// applies only to a UUID.
 //
-// Strings: BINUNICODE strings must be UTF-8 (lone surrogates, which CPython
+// Values: sets and frozensets keep the order of their elements in the
+// pickle, at every protocol (CPython lists a loaded set in hash order,
+// which may differ). Bytes may be set elements and dict or OrderedDict
+// keys. BINUNICODE strings must be UTF-8 (lone surrogates, which CPython
 // writes with "surrogatepass", are kept as 3-byte sequences, as package py
-// keeps them). gopickle hands protocol-0 text strings over undecoded (spec
-// §8.5); the reader decodes them itself: UNICODE with CPython's
-// raw-unicode-escape rules, Python 2 STRING with Python's escape rules.
-// Python 2 str (STRING, BINSTRING, SHORT_BINSTRING) must be ASCII, as
-// Python 3's pickle.loads requires by default. Because gopickle returns
-// only the raw text, a pickle in which one raw text would need two
-// decodings (an escaped UNICODE and a BINUNICODE with the same bytes, which
-// CPython never writes) fails with ErrUnsupported.
+// keeps them). Protocol-0 text is decoded as CPython's C unpickler does:
+// UNICODE with raw-unicode-escape; Python 2 STRING with Python's escapes,
+// and Python 2 str (STRING, BINSTRING, SHORT_BINSTRING) must be ASCII, as
+// Python 3's pickle.loads requires by default (ErrUnsupported otherwise);
+// INT with C's strtol(s, 0) and then int(s, 0) ("I010" is 8, "I+1" is
+// True), LONG with int(s, 0), FLOAT with PyOS_string_to_double (overflow
+// is an error). A zero-length LONG1/LONG4 is 0.
 //
 // Shared references keep their sharing (the same list twice is one
-// *py.List); a container inside itself fails with ErrUnsupported. Bytes
-// after STOP are ignored, as pickle.loads ignores them.
+// *py.List); a container inside itself fails with ErrUnsupported. A result
+// holding shared containers is walked once more, by identity, so that its
+// size as a tree (a container reached n times counts n times) stays within
+// MaxTotalItems and its depth within MaxDepth: a few hundred bytes of
+// pickle could otherwise describe a value whose every walk (repr, JSON)
+// takes 2^n steps. Hashing of dict keys and set elements is charged
+// against a work bound for the same reason (a shared 500 KB key, or a
+// tuple DAG as a key), as are the bytes calls build and the elements
+// set() copies. Bytes after STOP are ignored, as pickle.loads ignores
+// them.
 //
-// # Known limitations of the gopickle base
+// Not modelled (ErrUnsupported): uuid.UUID's is_safe and ZoneInfo's
+// from_cache flag are checked and dropped; NEWOBJ_EX; objects other than a
+// UUID under BUILD; a tzinfo, class or function as a value; appending to a
+// bytearray or assigning list items (which CPython accepts but never
+// writes).
 //
-//   - Protocol ≥4 sets and frozensets (EMPTY_SET/ADDITEMS, FROZENSET) come
-//     out of a Go map, so the pickle's element order is lost; the reader
-//     sorts the elements (numbers by value, the rest by hash key) so the
-//     result is deterministic. Protocol ≤3 sets keep the pickle's order.
-//   - bytes as an element of a protocol ≥4 set or frozenset, or as an
-//     OrderedDict key (any protocol), fails with ErrUnsupported (gopickle
-//     panics hashing a Go []byte).
-//   - A zero-length LONG1/LONG4 (the int 0, never written by CPython) and a
-//     protocol-0 INT beyond 64 bits fail with ErrUnsupported.
-//   - uuid.UUID's is_safe and ZoneInfo's from_cache flag are accepted and
-//     dropped: package py does not model them.
+// Memory: the input is copied once into a string, and the result's strings
+// and bytes share it, so a small string of a large pickle keeps the whole
+// copy alive. Readers are pooled; a pooled reader may keep the stale
+// values of its last small load (a few kilobytes) until it is reused.
 package pickle

@@ -20,12 +20,14 @@ var (
 	ErrDisallowedGlobal = errors.New("pickle: disallowed global")
 
 	// ErrLimit: the pickle exceeds one of the Limits (size, nesting depth,
-	// container length, total items, integer size).
+	// container length, total items, integer size), or the work bound they
+	// imply for hashing dict keys and set elements.
 	ErrLimit = errors.New("pickle: limit exceeded")
 
 	// ErrUnsupported: a valid pickle, of allowed types, in a form this reader
 	// does not model: persistent IDs, extension codes, out-of-band buffers,
 	// recursive (self-containing) structures, bare tzinfo or class objects as
-	// values, and the few gopickle limitations listed in the package doc.
+	// values, non-ASCII Python 2 str, and the other shapes listed in the
+	// package documentation.
 	ErrUnsupported = errors.New("pickle: unsupported pickle content")
 )

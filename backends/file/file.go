@@ -59,10 +59,17 @@ func New(settings *django.Settings) (*Store, error) {
 // Dir returns the session folder.
 func (s *Store) Dir() string { return s.dir }
 
+// maxFileName is the longest file name (SESSION_COOKIE_NAME + key) the
+// store looks for: NAME_MAX on Linux, macOS and the BSDs, and the limit of
+// NTFS. A longer name fails to open with ENAMETOOLONG, which Django's load()
+// reads as no session (an OSError); a cookie value must not turn it into a
+// store error.
+const maxFileName = 255
+
 // path returns the file of key, or false for a key that must not become a
-// path (Django's InvalidSessionKey).
+// path (Django's InvalidSessionKey) or cannot name a file.
 func (s *Store) path(key string) (string, bool) {
-	if !django.IsFileSafeKey(key) {
+	if !django.IsFileSafeKey(key) || len(s.settings.SessionCookieName)+len(key) > maxFileName {
 		return "", false
 	}
 	return filepath.Join(s.dir, s.settings.SessionCookieName+key), true

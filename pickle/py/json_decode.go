@@ -71,7 +71,9 @@ type jsonDecoder struct {
 	s     string
 	pos   int
 	depth int
-	buf   []byte // scratch for strings that need unescaping
+	buf   []byte                // scratch for strings that need unescaping
+	items chunkStack[Value]     // items of large arrays being read
+	ents  chunkStack[DictEntry] // members of large objects being read
 }
 
 func (d *jsonDecoder) errorf(off int, msg string) error {
@@ -167,6 +169,20 @@ func (d *jsonDecoder) object() (Value, error) {
 	d.skipSpace()
 	var local [smallDict]DictEntry
 	ents := local[:0]
+	// Past smallDict members the entries move to d.ents, from start on.
+	start, spilled := d.ents.n, false
+	count := func() int {
+		if spilled {
+			return d.ents.n - start
+		}
+		return len(ents)
+	}
+	entry := func(i int) *DictEntry {
+		if spilled {
+			return d.ents.at(start + i)
+		}
+		return &ents[i]
+	}
 	var seen map[string]int // key -> index, once the object is large
 	if d.pos < len(d.s) && d.s[d.pos] == '}' {
 		d.pos++
@@ -175,20 +191,24 @@ func (d *jsonDecoder) object() (Value, error) {
 	}
 	for {
 		if d.pos >= len(d.s) || d.s[d.pos] != '"' {
+			d.ents.drop(start)
 			return None, d.errorf(d.pos, "expecting property name enclosed in double quotes")
 		}
 		key, err := d.str()
 		if err != nil {
+			d.ents.drop(start)
 			return None, err
 		}
 		d.skipSpace()
 		if d.pos >= len(d.s) || d.s[d.pos] != ':' {
+			d.ents.drop(start)
 			return None, d.errorf(d.pos, "expecting ':' delimiter")
 		}
 		d.pos++
 		d.skipSpace()
 		val, err := d.value()
 		if err != nil {
+			d.ents.drop(start)
 			return None, err
 		}
 		// Python's dict: a repeated key keeps its place, takes the new value.
@@ -198,23 +218,36 @@ func (d *jsonDecoder) object() (Value, error) {
 				idx = i
 			}
 		} else {
-			for i := range ents {
-				if ents[i].Key.s == key {
+			for i, n := 0, count(); i < n; i++ {
+				if entry(i).Key.s == key {
 					idx = i
 					break
 				}
 			}
 		}
 		if idx >= 0 {
-			ents[idx].Value = val
+			entry(idx).Value = val
 		} else {
-			ents = append(ents, DictEntry{Key: Value{k: StrKind, s: key}, Value: val})
+			e := DictEntry{Key: Value{k: StrKind, s: key}, Value: val}
+			switch {
+			case spilled:
+				d.ents.push(e)
+			case len(ents) < smallDict:
+				ents = append(ents, e)
+			default:
+				for _, le := range ents {
+					d.ents.push(le)
+				}
+				d.ents.push(e)
+				spilled = true
+			}
+			n := count()
 			if seen != nil {
-				seen[key] = len(ents) - 1
-			} else if len(ents) > 2*smallDict {
-				seen = make(map[string]int, 2*len(ents))
-				for i, e := range ents {
-					seen[e.Key.s] = i
+				seen[key] = n - 1
+			} else if n > 2*smallDict {
+				seen = make(map[string]int, 2*n)
+				for i := 0; i < n; i++ {
+					seen[entry(i).Key.s] = i
 				}
 			}
 		}
@@ -228,13 +261,20 @@ func (d *jsonDecoder) object() (Value, error) {
 			case '}':
 				d.pos++
 				d.depth--
-				dict := newDictFrom(ents)
-				if len(ents) > indexThreshold {
+				var dict *Dict
+				if spilled {
+					dict = &Dict{entries: make([]DictEntry, d.ents.n-start)}
+					d.ents.popTo(start, dict.entries)
+				} else {
+					dict = newDictFrom(ents)
+				}
+				if len(dict.entries) > indexThreshold {
 					dict.buildIndex()
 				}
 				return Value{k: DictKind, r: dict}, nil
 			}
 		}
+		d.ents.drop(start)
 		return None, d.errorf(d.pos, "expecting ',' delimiter")
 	}
 }
@@ -255,12 +295,26 @@ func (d *jsonDecoder) array() (Value, error) {
 	}
 	var local [smallList]Value
 	items := local[:0]
+	// Past smallList items they move to d.items, from start on.
+	start, spilled := d.items.n, false
 	for {
 		v, err := d.value()
 		if err != nil {
+			d.items.drop(start)
 			return None, err
 		}
-		items = append(items, v)
+		switch {
+		case spilled:
+			d.items.push(v)
+		case len(items) < smallList:
+			items = append(items, v)
+		default:
+			for _, it := range items {
+				d.items.push(it)
+			}
+			d.items.push(v)
+			spilled = true
+		}
 		d.skipSpace()
 		if d.pos < len(d.s) {
 			switch d.s[d.pos] {
@@ -271,10 +325,68 @@ func (d *jsonDecoder) array() (Value, error) {
 			case ']':
 				d.pos++
 				d.depth--
+				if spilled {
+					l := &List{Items: make([]Value, d.items.n-start)}
+					d.items.popTo(start, l.Items)
+					return Value{k: ListKind, r: l}, nil
+				}
 				return Value{k: ListKind, r: newListFrom(items)}, nil
 			}
 		}
+		d.items.drop(start)
 		return None, d.errorf(d.pos, "expecting ',' delimiter")
+	}
+}
+
+// chunkLen is the size of the chunks of a chunkStack.
+const chunkLen = 1024
+
+// chunkStack is where the decoder collects the items of large arrays and
+// objects: fixed-size chunks, so that collecting n items allocates n items'
+// worth and never copies (growing one slice by append allocates several
+// times the final size, since Go grows large slices by 1.25×, and a validly
+// signed megabyte of "1,1,1,…" has half a million 48-byte items). Nested
+// containers use it as a stack: an inner one pops its items before the
+// outer one goes on.
+type chunkStack[T any] struct {
+	chunks [][]T
+	n      int
+}
+
+func (s *chunkStack[T]) push(v T) {
+	c := s.n / chunkLen
+	if c == len(s.chunks) {
+		s.chunks = append(s.chunks, make([]T, chunkLen))
+	}
+	s.chunks[c][s.n%chunkLen] = v
+	s.n++
+}
+
+func (s *chunkStack[T]) at(i int) *T { return &s.chunks[i/chunkLen][i%chunkLen] }
+
+// popTo moves the items from start on into dst, which has room for them.
+func (s *chunkStack[T]) popTo(start int, dst []T) {
+	for k := start; k < s.n; {
+		c, i := k/chunkLen, k%chunkLen
+		m := copy(dst[k-start:], s.chunks[c][i:min(chunkLen, i+s.n-k)])
+		k += m
+	}
+	s.drop(start)
+}
+
+// drop removes the items from start on, clearing them for the collector.
+func (s *chunkStack[T]) drop(start int) {
+	var zero T
+	for k := start; k < s.n; {
+		c, i := k/chunkLen, k%chunkLen
+		ch := s.chunks[c][i:min(chunkLen, i+s.n-k)]
+		for j := range ch {
+			ch[j] = zero
+		}
+		k += len(ch)
+	}
+	if start < s.n {
+		s.n = start
 	}
 }
 

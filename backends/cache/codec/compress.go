@@ -286,7 +286,14 @@ func gunzip(data []byte, limit int) ([]byte, error) {
 		// reads no further than the end of the deflate stream.
 		br := bytes.NewReader(data[p:])
 		fr := flate.NewReader(br)
-		member, err := readLimited(fr, limit-len(out))
+		// Members are appended to one buffer under one limit: reading
+		// each into its own would allocate per member, and a few KB of
+		// 1 MiB members then cost far more than the limit.
+		start := len(out)
+		if out == nil {
+			out = make([]byte, 0, min(512, limit+1))
+		}
+		grown, err := appendLimited(out, fr, limit)
 		if err != nil {
 			if errors.Is(err, ErrTooLarge) {
 				return nil, fmt.Errorf("%w (more than %d bytes)", ErrTooLarge, limit)
@@ -296,6 +303,8 @@ func gunzip(data []byte, limit int) ([]byte, error) {
 			}
 			return nil, fmt.Errorf("%w: gzip: %v", ErrCorrupt, err)
 		}
+		out = grown
+		member := out[start:]
 		rest := data[len(data)-br.Len():]
 		if len(rest) < 8 {
 			return nil, errGzipEOF
@@ -305,11 +314,6 @@ func gunzip(data []byte, limit int) ([]byte, error) {
 		}
 		if binary.LittleEndian.Uint32(rest[4:]) != uint32(len(member)) {
 			return nil, fmt.Errorf("%w: gzip: incorrect length of data produced", ErrNotCompressed)
-		}
-		if out == nil {
-			out = member
-		} else {
-			out = append(out, member...)
 		}
 		data = bytes.TrimLeft(rest[8:], "\x00")
 	}

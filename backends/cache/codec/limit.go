@@ -13,13 +13,22 @@ func readLimited(r io.Reader, limit int) ([]byte, error) {
 	if size > limit+1 {
 		size = limit + 1
 	}
-	buf := make([]byte, 0, size)
+	return appendLimited(make([]byte, 0, size), r, limit)
+}
+
+// appendLimited is readLimited appending to buf: the limit is on the length
+// of the result, buf included, so that gzip's members (and anything else
+// read in pieces) share one buffer and one bound.
+func appendLimited(buf []byte, r io.Reader, limit int) ([]byte, error) {
 	for {
 		if len(buf) == cap(buf) {
 			if len(buf) > limit {
 				return nil, fmt.Errorf("%w (more than %d bytes)", ErrTooLarge, limit)
 			}
 			n := 2 * cap(buf)
+			if n < 512 {
+				n = 512
+			}
 			if n > limit+1 {
 				n = limit + 1
 			}
