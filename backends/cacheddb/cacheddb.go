@@ -172,7 +172,21 @@ func (s *Store) Save(ctx context.Context, rec *django.Record, mustCreate bool) e
 	if err := s.db.Save(ctx, rec, mustCreate); err != nil {
 		return err
 	}
-	if err := s.cache.Set(ctx, rec.SessionKey, rec.Data, rec.ExpiryAge); err != nil {
+	var err error
+	if mustCreate {
+		err = s.cache.Set(ctx, rec.SessionKey, rec.Data, rec.ExpiryAge)
+	} else {
+		// A plain save only replaces an entry that is still there: a
+		// delete (logout) racing this save must not be undone by a cache
+		// write after it (Django has that race). A missing entry is
+		// refilled from the database by the next load.
+		cr := *rec
+		err = s.cache.Save(ctx, &cr, false)
+		if errors.Is(err, django.ErrUpdateMissing) {
+			err = nil
+		}
+	}
+	if err != nil {
 		s.logger.ErrorContext(ctx, "cached_db: error saving to cache", "error", err)
 	}
 	return nil

@@ -240,8 +240,23 @@ func (s *Store) writeAtomic(path, content string) error {
 	if err := os.Chtimes(name, now, now); err != nil {
 		return fmt.Errorf("file sessions: %w", err)
 	}
-	if err := os.Rename(name, path); err != nil {
+	// Swap the new content in only while the session file still exists
+	// (Linux's RENAME_EXCHANGE), so a delete (logout) racing this save is
+	// not undone by it — a window Django's plain rename has. Elsewhere, or
+	// on a file system without the flag, rename as Django does.
+	swapped, err := exchange(name, path)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return django.ErrUpdateMissing
+	case err != nil:
 		return fmt.Errorf("file sessions: %w", err)
+	case swapped:
+		// name now holds the previous content.
+		os.Remove(name)
+	default:
+		if err := os.Rename(name, path); err != nil {
+			return fmt.Errorf("file sessions: %w", err)
+		}
 	}
 	ok = true
 	return nil
