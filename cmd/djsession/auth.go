@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 
 	"github.com/djsession/djsession/backends/db"
@@ -67,7 +68,9 @@ func (inv *invocation) authConfig(s *django.Settings) (*auth.Config, func(), err
 	return cfg, func() { users.Close() }, nil
 }
 
-func runWhoami(inv *invocation) error {
+// withStore runs fn with the engine, the settings and the open store the
+// global options name.
+func (inv *invocation) withStore(fn func(ctx context.Context, engine string, s *django.Settings, st django.Store) error) error {
 	engine, err := inv.opts.Engine()
 	if err != nil {
 		return err
@@ -83,6 +86,16 @@ func runWhoami(inv *invocation) error {
 		return err
 	}
 	defer closer.Close()
+	return fn(ctx, engine, s, st)
+}
+
+func runWhoami(inv *invocation) error {
+	return inv.withStore(func(ctx context.Context, _ string, s *django.Settings, st django.Store) error {
+		return inv.whoami(ctx, s, st)
+	})
+}
+
+func (inv *invocation) whoami(ctx context.Context, s *django.Settings, st django.Store) error {
 	key := inv.args[0]
 	data, found, err := st.Load(ctx, key)
 	if err != nil {
@@ -159,17 +172,12 @@ func runLogout(inv *invocation) error {
 	if engine == "signed_cookies" {
 		return configf("signed-cookie sessions live in browsers; a logout there only deletes the cookie")
 	}
-	s, err := inv.sessionSettings()
-	if err != nil {
-		return err
-	}
-	ctx, cancel := commandContext()
-	defer cancel()
-	st, closer, err := inv.openStore(ctx, engine, s)
-	if err != nil {
-		return err
-	}
-	defer closer.Close()
+	return inv.withStore(func(ctx context.Context, _ string, s *django.Settings, st django.Store) error {
+		return inv.logout(ctx, s, st)
+	})
+}
+
+func (inv *invocation) logout(ctx context.Context, s *django.Settings, st django.Store) error {
 	key := inv.args[0]
 	if _, found, err := st.Load(ctx, key); err != nil {
 		return storeError(err)
