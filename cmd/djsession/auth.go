@@ -68,27 +68,6 @@ func (inv *invocation) authConfig(s *django.Settings) (*auth.Config, func(), err
 	return cfg, func() { users.Close() }, nil
 }
 
-// withStore runs fn with the engine, the settings and the open store the
-// global options name.
-func (inv *invocation) withStore(fn func(ctx context.Context, engine string, s *django.Settings, st django.Store) error) error {
-	engine, err := inv.opts.Engine()
-	if err != nil {
-		return err
-	}
-	s, err := inv.sessionSettings()
-	if err != nil {
-		return err
-	}
-	ctx, cancel := commandContext()
-	defer cancel()
-	st, closer, err := inv.openStore(ctx, engine, s)
-	if err != nil {
-		return err
-	}
-	defer closer.Close()
-	return fn(ctx, engine, s, st)
-}
-
 func runWhoami(inv *invocation) error {
 	return inv.withStore(func(ctx context.Context, _ string, s *django.Settings, st django.Store) error {
 		return inv.whoami(ctx, s, st)

@@ -144,6 +144,27 @@ func (inv *invocation) openStore(ctx context.Context, engine string, s *django.S
 	return st, closer, nil
 }
 
+// withStore runs fn with the engine, the settings and the open store the
+// global options name.
+func (inv *invocation) withStore(fn func(ctx context.Context, engine string, s *django.Settings, st django.Store) error) error {
+	engine, err := inv.opts.Engine()
+	if err != nil {
+		return err
+	}
+	s, err := inv.sessionSettings()
+	if err != nil {
+		return err
+	}
+	ctx, cancel := commandContext()
+	defer cancel()
+	st, closer, err := inv.openStore(ctx, engine, s)
+	if err != nil {
+		return err
+	}
+	defer closer.Close()
+	return fn(ctx, engine, s, st)
+}
+
 type nopCloser struct{}
 
 func (nopCloser) Close() error { return nil }
@@ -239,21 +260,12 @@ func isTerminal(w io.Writer) bool {
 }
 
 func runGet(inv *invocation) error {
-	engine, err := inv.opts.Engine()
-	if err != nil {
-		return err
-	}
-	s, err := inv.sessionSettings()
-	if err != nil {
-		return err
-	}
-	ctx, cancel := commandContext()
-	defer cancel()
-	st, closer, err := inv.openStore(ctx, engine, s)
-	if err != nil {
-		return err
-	}
-	defer closer.Close()
+	return inv.withStore(func(ctx context.Context, engine string, s *django.Settings, st django.Store) error {
+		return inv.get(ctx, engine, s, st)
+	})
+}
+
+func (inv *invocation) get(ctx context.Context, engine string, s *django.Settings, st django.Store) error {
 	d, found, err := st.Load(ctx, inv.args[0])
 	if err != nil {
 		return storeError(err)
@@ -405,6 +417,15 @@ func (inv *invocation) checkLegacyFormat(engine string) error {
 }
 
 // fillSession sets every entry of d in the session (JSON keys are str).
+// sessionInput reads argument i (or stdin) as a session dict in JSON.
+func (inv *invocation) sessionInput(i int) (*py.Dict, error) {
+	text, err := inv.input(i)
+	if err != nil {
+		return nil, err
+	}
+	return sessionJSON(text)
+}
+
 func fillSession(sess *django.Session, d *py.Dict) {
 	for _, e := range d.Entries() {
 		k, _ := e.Key.Str()
@@ -424,11 +445,7 @@ func runSet(inv *invocation) error {
 	if err != nil {
 		return err
 	}
-	text, err := inv.input(1)
-	if err != nil {
-		return err
-	}
-	d, err := sessionJSON(text)
+	d, err := inv.sessionInput(1)
 	if err != nil {
 		return err
 	}
@@ -478,11 +495,7 @@ func runCreate(inv *invocation) error {
 	if err != nil {
 		return err
 	}
-	text, err := inv.input(0)
-	if err != nil {
-		return err
-	}
-	d, err := sessionJSON(text)
+	d, err := inv.sessionInput(0)
 	if err != nil {
 		return err
 	}
