@@ -22,6 +22,9 @@
 //     never resurrected.
 //   - A timeout ≤ 0 deletes (plain save) or writes nothing (must-create
 //     save), as django-redis does, on every server.
+//   - A stored value longer than WithMaxValueSize (DefaultMaxValueSize,
+//     8 MiB) is a miss, and Redis never sends more of it than the limit
+//     (GETRANGE instead of GET); Django reads a value of any size.
 package cache
 
 import (
@@ -41,6 +44,22 @@ import (
 // cookie value is "no session" without a round trip. Django's keys have 32
 // characters.
 const MaxSessionKeyLength = 256
+
+// DefaultMaxValueSize is the largest stored value the Store reads unless
+// WithMaxValueSize says otherwise: 8 MiB, the order of the signing
+// package's DefaultMaxDecompressedSize, for the same reasons. The limit
+// must never refuse a session Django itself would read: Django caps
+// neither session data nor cache values, and applications park carts,
+// form-wizard state or cached API data in sessions (hundreds of KB are
+// seen in the wild, single-digit MB rarely), which 8 MiB as stored clears
+// with room to spare. But a value planted under a session key can be as
+// large as Redis allows (512 MB), and refusing it must not cost that much
+// memory: with the limit, one Load reads at most 8 MiB + 1 byte.
+// (Memcached's own item limit is 1 MiB by default.) The value formats
+// refuse more, but only after the read: the pickle reader any pickle over
+// 1 MiB (pickle.DefaultLimits.MaxInput), every format a decompressed
+// value over codec.DefaultMaxSize.
+const DefaultMaxValueSize = 8 << 20
 
 // ErrInvalidSessionKey is returned by Save for a key that cannot be stored
 // (shorter than 8 characters, too long, or not a valid cache key).
@@ -62,6 +81,8 @@ type Store struct {
 	// default KEY_FUNCTION: "<KEY_PREFIX>:<VERSION>:<session prefix>".
 	head     string
 	validate func(string) error
+	// maxValue is the longest stored value read; 0 means no limit.
+	maxValue int
 }
 
 var _ django.Store = (*Store)(nil)
@@ -99,6 +120,13 @@ func newStore(client Client, settings *django.Settings, f codec.Format, o *optio
 		keyPrefix:     o.keyPrefix,
 		version:       o.version,
 		keyFunc:       o.keyFunc,
+		maxValue:      o.maxValueSize,
+	}
+	switch {
+	case s.maxValue == 0:
+		s.maxValue = DefaultMaxValueSize
+	case s.maxValue < 0:
+		s.maxValue = 0
 	}
 	if s.sessionPrefix == "" {
 		s.sessionPrefix = codec.SessionCachePrefix
@@ -112,6 +140,10 @@ func newStore(client Client, settings *django.Settings, f codec.Format, o *optio
 	}
 	return s
 }
+
+// MaxValueSize returns the longest stored value the store reads, in bytes
+// (0: no limit); see WithMaxValueSize.
+func (s *Store) MaxValueSize() int { return s.maxValue }
 
 // Client returns the store's cache client.
 func (s *Store) Client() Client { return s.client }
@@ -164,16 +196,57 @@ func (s *Store) decode(it Item) (*py.Dict, bool) {
 	return v.Dict()
 }
 
-// Load returns the session under key. A missing or expired entry, or a
-// value that does not decode to a dict, is not found; a server failure is
-// an error (see the package doc for how this differs from Django).
+// get reads the value under the cache key ck, bounded by the store's
+// limit: a longer value is a miss, and a BoundedClient does not even read
+// it.
+func (s *Store) get(ctx context.Context, ck string) (Item, bool, error) {
+	if s.maxValue <= 0 {
+		return s.client.Get(ctx, ck)
+	}
+	var it Item
+	var found bool
+	var err error
+	if b, ok := s.client.(BoundedClient); ok {
+		it, found, err = b.GetBounded(ctx, ck, s.maxValue)
+	} else {
+		it, found, err = s.client.Get(ctx, ck)
+	}
+	if err != nil || !found || len(it.Value) > s.maxValue {
+		return Item{}, false, err
+	}
+	return it, true, nil
+}
+
+// scan is the client's Scan, bounded by the store's limit: a value longer
+// than the limit comes with a nil Value, and a BoundedClient does not read
+// it.
+func (s *Store) scan(ctx context.Context, pattern string, fn func(string, Item) error) error {
+	if s.maxValue <= 0 {
+		return s.client.Scan(ctx, pattern, fn)
+	}
+	bounded := func(key string, it Item) error {
+		if len(it.Value) > s.maxValue {
+			it.Value = nil
+		}
+		return fn(key, it)
+	}
+	if b, ok := s.client.(BoundedClient); ok {
+		return b.ScanBounded(ctx, pattern, s.maxValue, bounded)
+	}
+	return s.client.Scan(ctx, pattern, bounded)
+}
+
+// Load returns the session under key. A missing or expired entry, a value
+// longer than the store's limit (WithMaxValueSize), or a value that does
+// not decode to a dict, is not found; a server failure is an error (see
+// the package doc for how this differs from Django).
 func (s *Store) Load(ctx context.Context, key string) (*py.Dict, bool, error) {
 	ctx = orBackground(ctx)
 	ck, ok := s.key(key)
 	if !ok {
 		return nil, false, nil
 	}
-	it, found, err := s.client.Get(ctx, ck)
+	it, found, err := s.get(ctx, ck)
 	if err != nil || !found {
 		return nil, false, err
 	}
@@ -297,8 +370,9 @@ func (s *Store) ClearExpired(context.Context) error { return nil }
 // List calls fn for each session in the cache, found by SCAN with
 // django-redis's escaped key pattern (spec §7.1), never KEYS. ExpireDate
 // is now plus the entry's TTL (zero for none); Data is nil for a value
-// that does not decode. Memcached cannot list (django.ErrNotSupported),
-// nor can a custom KEY_FUNCTION that does not end with the key.
+// that does not decode or is longer than the store's limit (which is not
+// read whole). Memcached cannot list (django.ErrNotSupported), nor can a
+// custom KEY_FUNCTION that does not end with the key.
 func (s *Store) List(ctx context.Context, fn func(django.Info) error) error {
 	ctx = orBackground(ctx)
 	head := s.head
@@ -314,7 +388,7 @@ func (s *Store) List(ctx context.Context, fn func(django.Info) error) error {
 	if s.sessionPrefix != codec.CachedDBPrefix && strings.HasPrefix(codec.CachedDBPrefix, s.sessionPrefix) {
 		other = codec.CachedDBPrefix[len(s.sessionPrefix):]
 	}
-	return s.client.Scan(ctx, pattern, func(key string, it Item) error {
+	return s.scan(ctx, pattern, func(key string, it Item) error {
 		sk, ok := strings.CutPrefix(key, head)
 		if !ok || !django.IsValidKey(sk) || (other != "" && strings.HasPrefix(sk, other)) {
 			return nil

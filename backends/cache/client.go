@@ -71,6 +71,28 @@ type Client interface {
 	Close() error
 }
 
+// BoundedClient is a Client that can read a value without reading all of
+// it. The Store uses it to apply WithMaxValueSize, so that a huge value
+// planted under a session key costs at most the limit in memory; with a
+// Client that is not a BoundedClient, the Store reads with Get and Scan
+// and drops larger values after reading them. Open's clients are
+// BoundedClients: Redis reads with GETRANGE key 0 limit instead of GET;
+// memcached reads with get, bounded by the server's own item size limit
+// (1 MiB by default), and drops larger values after the read.
+type BoundedClient interface {
+	Client
+	// GetBounded is Get reading no more than limit+1 bytes of the value
+	// (limit > 0): a value longer than limit bytes is a miss (found
+	// false, no error), and so is an empty one (Redis GETRANGE cannot
+	// tell it from a missing key, and no value format accepts it).
+	// limit ≤ 0 is Get.
+	GetBounded(ctx context.Context, key string, limit int) (it Item, found bool, err error)
+	// ScanBounded is Scan reading no more than limit+1 bytes of each
+	// value (limit > 0): a key whose value is longer than limit bytes is
+	// reported with a nil Value. limit ≤ 0 is Scan.
+	ScanBounded(ctx context.Context, pattern string, limit int, fn func(key string, it Item) error) error
+}
+
 // keyValidator is implemented by clients whose server restricts keys
 // (memcached): the Store checks keys before using them.
 type keyValidator interface {

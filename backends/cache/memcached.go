@@ -30,7 +30,7 @@ type memcacheClient struct {
 	now   func() time.Time
 }
 
-var _ Client = (*memcacheClient)(nil)
+var _ BoundedClient = (*memcacheClient)(nil)
 
 // ValidateKey is Django's memcached validate_key (spec §6.1): an invalid
 // key is codec.ErrInvalidKey (Django's InvalidCacheKey).
@@ -72,6 +72,20 @@ func (c *memcacheClient) Get(ctx context.Context, key string) (Item, bool, error
 		return Item{}, false, nil
 	}
 	return Item{}, false, c.wrap("get", err)
+}
+
+// GetBounded is Get, then a value longer than limit bytes (limit > 0), or
+// an empty one, is a miss. gomemcache reads a value whole: what bounds it
+// is memcached's item size limit (-I, 1 MiB by default).
+func (c *memcacheClient) GetBounded(ctx context.Context, key string, limit int) (Item, bool, error) {
+	it, found, err := c.Get(ctx, key)
+	if err != nil || !found {
+		return Item{}, false, err
+	}
+	if limit > 0 && (len(it.Value) == 0 || len(it.Value) > limit) {
+		return Item{}, false, nil
+	}
+	return it, true, nil
 }
 
 // expiration converts a TTL as Django's get_backend_timeout does: whole
@@ -150,6 +164,11 @@ func (c *memcacheClient) Exists(ctx context.Context, key string) (bool, error) {
 // Scan is not possible: memcached cannot list its keys.
 func (c *memcacheClient) Scan(context.Context, string, func(string, Item) error) error {
 	return fmt.Errorf("%w: memcached cannot list its keys, so cache sessions stored there cannot be listed", django.ErrNotSupported)
+}
+
+// ScanBounded is not possible either.
+func (c *memcacheClient) ScanBounded(ctx context.Context, pattern string, _ int, fn func(string, Item) error) error {
+	return c.Scan(ctx, pattern, fn)
 }
 
 // Close closes the client's connections; later calls fail with ErrClosed.

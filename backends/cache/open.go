@@ -41,6 +41,7 @@ type options struct {
 	version       int
 	keyFunc       codec.KeyFunc
 	sessionPrefix string
+	maxValueSize  int
 
 	dialTimeout, readTimeout, writeTimeout time.Duration
 	poolSize                               int
@@ -125,6 +126,20 @@ func WithKeyFunc(f codec.KeyFunc) Option { return func(o *options) { o.keyFunc =
 // (the default) or codec.CachedDBPrefix; a custom SessionStore subclass
 // may use another.
 func WithSessionPrefix(p string) Option { return func(o *options) { o.sessionPrefix = p } }
+
+// WithMaxValueSize sets the largest stored value the Store reads, in bytes
+// as stored (after compression): a longer value is no session (Load: not
+// found, no error; List: nil Data), as a value that does not decode, and
+// is not read whole (Redis: GETRANGE key 0 n, see BoundedClient). 0 keeps
+// the CACHE_URL's max_value_size, or DefaultMaxValueSize; a negative n
+// removes the limit (Django's behaviour: values are read with GET).
+func WithMaxValueSize(n int) Option {
+	return func(o *options) {
+		if n != 0 {
+			o.maxValueSize = n
+		}
+	}
+}
 
 // WithDialTimeout bounds connecting (default DefaultDialTimeout).
 func WithDialTimeout(d time.Duration) Option { return func(o *options) { o.dialTimeout = d } }
@@ -215,6 +230,7 @@ func Open(cacheURL string, settings *django.Settings, opts ...Option) (*Store, e
 		o.keyPrefix, o.version = cfg.KeyPrefix, cfg.Version
 		o.dialTimeout, o.readTimeout, o.writeTimeout = cfg.DialTimeout, cfg.ReadTimeout, cfg.WriteTimeout
 		o.poolSize = cfg.PoolSize
+		o.maxValueSize = cfg.MaxValueSize
 	}}, opts...))
 	if o.dialTimeout <= 0 {
 		o.dialTimeout = DefaultDialTimeout

@@ -31,7 +31,7 @@ type redisClient struct {
 	where string
 }
 
-var _ Client = (*redisClient)(nil)
+var _ BoundedClient = (*redisClient)(nil)
 
 func (c *redisClient) reader() redis.UniversalClient {
 	switch len(c.reads) {
@@ -62,14 +62,33 @@ func (c *redisClient) wrap(ctx context.Context, op string, err error) error {
 // Get is GET key. A key holding another Redis type (WRONGTYPE) is not a
 // session: a miss.
 func (c *redisClient) Get(ctx context.Context, key string) (Item, bool, error) {
-	b, err := c.reader().Get(ctx, key).Bytes()
+	return c.GetBounded(ctx, key, 0)
+}
+
+// GetBounded is GETRANGE key 0 limit: one round trip whose reply holds at
+// most limit+1 bytes, so a value longer than limit is seen as such without
+// being read. GETRANGE answers "" for a missing key, so an empty value is
+// a miss too; WRONGTYPE is a miss, as for Get. limit ≤ 0 is GET.
+func (c *redisClient) GetBounded(ctx context.Context, key string, limit int) (Item, bool, error) {
+	op, rc := "GET", c.reader()
+	var cmd *redis.StringCmd
+	if limit > 0 {
+		op, cmd = "GETRANGE", rc.GetRange(ctx, key, 0, int64(limit))
+	} else {
+		cmd = rc.Get(ctx, key)
+	}
+	b, err := cmd.Bytes()
 	switch {
 	case err == nil:
-		return Item{Value: b}, true, nil
 	case errors.Is(err, redis.Nil), redis.HasErrorPrefix(err, "WRONGTYPE"):
 		return Item{}, false, nil
+	default:
+		return Item{}, false, c.wrap(ctx, op, err)
 	}
-	return Item{}, false, c.wrap(ctx, "GET", err)
+	if limit > 0 && (len(b) == 0 || len(b) > limit) {
+		return Item{}, false, nil
+	}
+	return Item{Value: b}, true, nil
 }
 
 // setArgs builds SET key value PX ms|EX s [NX|XX].
@@ -143,6 +162,12 @@ func (c *redisClient) Exists(ctx context.Context, key string) (bool, error) {
 // Scan walks SCAN MATCH pattern on the read server (every primary of a
 // Cluster), fetching each page's values and TTLs in one pipeline.
 func (c *redisClient) Scan(ctx context.Context, pattern string, fn func(string, Item) error) error {
+	return c.ScanBounded(ctx, pattern, 0, fn)
+}
+
+// ScanBounded is Scan fetching the values with GETRANGE key 0 limit (limit >
+// 0): a value longer than limit is reported with a nil Value.
+func (c *redisClient) ScanBounded(ctx context.Context, pattern string, limit int, fn func(string, Item) error) error {
 	if cc, ok := c.write.(*redis.ClusterClient); ok {
 		// Every primary holds a part of the keyspace. ForEachMaster runs
 		// concurrently; scan them one after the other instead, so fn is
@@ -159,16 +184,16 @@ func (c *redisClient) Scan(ctx context.Context, pattern string, fn func(string, 
 			return c.wrap(ctx, "CLUSTER NODES", err)
 		}
 		for _, m := range masters {
-			if err := c.scanOne(ctx, m, pattern, fn); err != nil {
+			if err := c.scanOne(ctx, m, pattern, limit, fn); err != nil {
 				return err
 			}
 		}
 		return nil
 	}
-	return c.scanOne(ctx, c.reader(), pattern, fn)
+	return c.scanOne(ctx, c.reader(), pattern, limit, fn)
 }
 
-func (c *redisClient) scanOne(ctx context.Context, rc redis.Cmdable, pattern string, fn func(string, Item) error) error {
+func (c *redisClient) scanOne(ctx context.Context, rc redis.Cmdable, pattern string, limit int, fn func(string, Item) error) error {
 	var cursor uint64
 	for {
 		keys, next, err := rc.Scan(ctx, cursor, pattern, scanCount).Result()
@@ -176,7 +201,7 @@ func (c *redisClient) scanOne(ctx context.Context, rc redis.Cmdable, pattern str
 			return c.wrap(ctx, "SCAN", err)
 		}
 		if len(keys) > 0 {
-			if err := c.fetch(ctx, rc, keys, fn); err != nil {
+			if err := c.fetch(ctx, rc, keys, limit, fn); err != nil {
 				return err
 			}
 		}
@@ -187,20 +212,28 @@ func (c *redisClient) scanOne(ctx context.Context, rc redis.Cmdable, pattern str
 	}
 }
 
-// fetch reads GET and PTTL of keys in one pipeline and calls fn for those
-// still present.
-func (c *redisClient) fetch(ctx context.Context, rc redis.Cmdable, keys []string, fn func(string, Item) error) error {
+// fetch reads GET (GETRANGE key 0 limit when limit > 0) and PTTL of keys in
+// one pipeline and calls fn for those still present.
+func (c *redisClient) fetch(ctx context.Context, rc redis.Cmdable, keys []string, limit int, fn func(string, Item) error) error {
+	op := "GET"
+	if limit > 0 {
+		op = "GETRANGE"
+	}
 	pipe := rc.Pipeline()
 	gets := make([]*redis.StringCmd, len(keys))
 	ttls := make([]*redis.DurationCmd, len(keys))
 	for i, k := range keys {
-		gets[i] = pipe.Get(ctx, k)
+		if limit > 0 {
+			gets[i] = pipe.GetRange(ctx, k, 0, int64(limit))
+		} else {
+			gets[i] = pipe.Get(ctx, k)
+		}
 		ttls[i] = pipe.PTTL(ctx, k)
 	}
 	if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
 		var reply redis.Error
 		if !errors.As(err, &reply) {
-			return c.wrap(ctx, "GET", err)
+			return c.wrap(ctx, op, err)
 		}
 		// An error reply for one key (WRONGTYPE) only skips that key.
 	}
@@ -209,8 +242,18 @@ func (c *redisClient) fetch(ctx context.Context, rc redis.Cmdable, keys []string
 		if err != nil {
 			continue
 		}
+		d, terr := ttls[i].Result()
+		if limit > 0 {
+			if terr == nil && d == -2 {
+				// PTTL -2: the key is gone (GETRANGE read it as "").
+				continue
+			}
+			if len(b) > limit {
+				b = nil
+			}
+		}
 		it := Item{Value: b}
-		if d, err := ttls[i].Result(); err == nil {
+		if terr == nil {
 			switch {
 			case d > 0:
 				it.TTL = d

@@ -106,12 +106,16 @@ type shardClient struct {
 	nodes []*redisClient
 }
 
-var _ Client = (*shardClient)(nil)
+var _ BoundedClient = (*shardClient)(nil)
 
 func (c *shardClient) node(key string) *redisClient { return c.nodes[c.ring.NodeIndex(key)] }
 
 func (c *shardClient) Get(ctx context.Context, key string) (Item, bool, error) {
 	return c.node(key).Get(ctx, key)
+}
+
+func (c *shardClient) GetBounded(ctx context.Context, key string, limit int) (Item, bool, error) {
+	return c.node(key).GetBounded(ctx, key, limit)
 }
 
 func (c *shardClient) Set(ctx context.Context, key string, it Item, ttl time.Duration) error {
@@ -137,8 +141,13 @@ func (c *shardClient) Exists(ctx context.Context, key string) (bool, error) {
 // Scan scans every node in turn, reporting only the keys a node owns (two
 // nodes naming the same server would otherwise report its keys twice).
 func (c *shardClient) Scan(ctx context.Context, pattern string, fn func(string, Item) error) error {
+	return c.ScanBounded(ctx, pattern, 0, fn)
+}
+
+// ScanBounded is Scan with each node's ScanBounded.
+func (c *shardClient) ScanBounded(ctx context.Context, pattern string, limit int, fn func(string, Item) error) error {
 	for i, n := range c.nodes {
-		err := n.Scan(ctx, pattern, func(key string, it Item) error {
+		err := n.ScanBounded(ctx, pattern, limit, func(key string, it Item) error {
 			if c.ring.NodeIndex(key) != i {
 				return nil
 			}

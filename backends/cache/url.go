@@ -120,6 +120,9 @@ type Config struct {
 	DialTimeout, ReadTimeout, WriteTimeout time.Duration
 	// PoolSize is the connection pool size per server (0 = default).
 	PoolSize int
+	// MaxValueSize is the largest stored value read, in bytes (0 =
+	// DefaultMaxValueSize, negative = no limit; see WithMaxValueSize).
+	MaxValueSize int
 	// TLSInsecure skips server certificate checks (ssl_cert_reqs=none).
 	TLSInsecure bool
 }
@@ -154,9 +157,10 @@ func badURL(format string, args ...any) error {
 // ShardClient, SentinelClient), socket_connect_timeout / connect_timeout /
 // dial_timeout, socket_timeout / read_timeout, write_timeout (seconds, or
 // Go durations such as 250ms), pool_size / max_connections,
-// ssl_cert_reqs=none. timeout is the cache's default expiry in Django
-// (TIMEOUT), which sessions never use: it is read and ignored, as are other
-// options this package does not need.
+// max_value_size (bytes; see WithMaxValueSize), ssl_cert_reqs=none.
+// timeout is the cache's default expiry in Django (TIMEOUT), which
+// sessions never use: it is read and ignored, as are other options this
+// package does not need.
 func ParseURL(cacheURL string) (*Config, error) {
 	if len(cacheURL) > MaxURLLength {
 		return nil, badURL("longer than %d bytes", MaxURLLength)
@@ -555,6 +559,10 @@ func (c *Config) parseOptions(q map[string]string) error {
 		case "pool_size", "max_connections":
 			if c.PoolSize, err = strconv.Atoi(v); err != nil || c.PoolSize < 0 {
 				return badURL("bad %s %q", k, v)
+			}
+		case "max_value_size":
+			if c.MaxValueSize, err = strconv.Atoi(v); err != nil {
+				return badURL("bad max_value_size %q", v)
 			}
 		case "ssl_cert_reqs":
 			c.TLSInsecure = strings.EqualFold(v, "none") || strings.EqualFold(v, "cert_none")
