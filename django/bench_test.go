@@ -1,15 +1,23 @@
 package django_test
 
 import (
+	"bytes"
+	"compress/zlib"
+	"crypto/sha256"
+	"encoding/base64"
 	"encoding/json"
+	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/djsession/djsession/django"
 	"github.com/djsession/djsession/django/djangotest/vectors"
 	"github.com/djsession/djsession/pickle/py"
+	"github.com/djsession/djsession/signing"
+	"github.com/djsession/djsession/signing/pyzlib"
 )
 
 // benchSession loads the shared benchmark input (bench/inputs.json, made by
@@ -71,4 +79,145 @@ func BenchmarkSessionEncode(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+// BenchmarkSessionDecodeSteps times, one at a time, the steps every
+// decode of the typical session must take (spec §2.4–§2.6: check the
+// HMAC-SHA256 of "payload:timestamp", base64-decode the payload, inflate
+// it, parse the JSON), each with this project's code and with Go's
+// standard library, on the same bytes as BenchmarkSessionDecode. It shows
+// where decode's time goes and the floor the steps put under it.
+func BenchmarkSessionDecodeSteps(b *testing.B) {
+	_, _, data := benchSession(b, "BenchmarkSessionDecode")
+	// session_data is ".<base64 zlib>:<timestamp>:<signature>".
+	i := strings.LastIndexByte(data, ':')
+	signed, payload := data[:i], data[1:strings.IndexByte(data, ':')]
+	z, err := signing.B64Decode(payload)
+	if err != nil {
+		b.Fatal(err)
+	}
+	js, err := pyzlib.Decompress(nil, z, -1)
+	if err != nil {
+		b.Fatal(err)
+	}
+	mac, err := signing.NewSaltedHMAC(django.DefaultSettings("k").KeySalt()+"signer", []byte("key"), "sha256")
+	if err != nil {
+		b.Fatal(err)
+	}
+	step := func(name string, f func() error) {
+		b.Run(name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if err := f(); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+	var sum [sha256.Size]byte
+	step("hmac-sha256", func() error {
+		mac.Reset()
+		io.WriteString(mac, signed)
+		mac.Sum(sum[:0])
+		return nil
+	})
+	buf := make([]byte, 0, 1024)
+	step("base64", func() error {
+		_, err := base64.RawURLEncoding.AppendDecode(buf[:0], []byte(payload))
+		return err
+	})
+	step("inflate/pyzlib", func() error {
+		_, err := pyzlib.Decompress(buf[:0], z, 1<<20)
+		return err
+	})
+	var zr io.ReadCloser
+	step("inflate/stdlib", func() error {
+		var err error
+		if zr == nil {
+			zr, err = zlib.NewReader(bytes.NewReader(z))
+		} else {
+			err = zr.(zlib.Resetter).Reset(bytes.NewReader(z), nil)
+		}
+		if err != nil {
+			return err
+		}
+		out := bytes.NewBuffer(buf[:0])
+		_, err = out.ReadFrom(zr)
+		return err
+	})
+	step("json/py", func() error {
+		_, err := py.DecodeJSON(js)
+		return err
+	})
+	step("json/stdlib", func() error {
+		var m map[string]any
+		return json.Unmarshal(js, &m)
+	})
+}
+
+// BenchmarkSessionEncodeSteps is BenchmarkSessionDecodeSteps for encode:
+// JSON, deflate at level 6 (zlib's default, which Django's
+// signing.dumps uses), base64 and the HMAC.
+func BenchmarkSessionEncodeSteps(b *testing.B) {
+	_, d, data := benchSession(b, "BenchmarkSessionEncode")
+	js, err := py.EncodeJSON(py.DictOf(d))
+	if err != nil {
+		b.Fatal(err)
+	}
+	signed := data[:strings.LastIndexByte(data, ':')]
+	z, err := pyzlib.Compress(nil, js, 6)
+	if err != nil {
+		b.Fatal(err)
+	}
+	mac, err := signing.NewSaltedHMAC(django.DefaultSettings("k").KeySalt()+"signer", []byte("key"), "sha256")
+	if err != nil {
+		b.Fatal(err)
+	}
+	step := func(name string, f func() error) {
+		b.Run(name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if err := f(); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+	buf := make([]byte, 0, 1024)
+	step("json/py", func() error {
+		_, err := py.AppendJSON(buf[:0], py.DictOf(d))
+		return err
+	})
+	m := map[string]any{}
+	if err := json.Unmarshal(js, &m); err != nil {
+		b.Fatal(err)
+	}
+	step("json/stdlib", func() error {
+		_, err := json.Marshal(m)
+		return err
+	})
+	step("deflate/pyzlib", func() error {
+		_, err := pyzlib.Compress(buf[:0], js, 6)
+		return err
+	})
+	zw, _ := zlib.NewWriterLevel(io.Discard, 6)
+	step("deflate/stdlib", func() error {
+		out := bytes.NewBuffer(buf[:0])
+		zw.Reset(out)
+		if _, err := zw.Write(js); err != nil {
+			return err
+		}
+		return zw.Close()
+	})
+	step("base64", func() error {
+		base64.RawURLEncoding.AppendEncode(buf[:0], z)
+		return nil
+	})
+	var sum [sha256.Size]byte
+	step("hmac-sha256", func() error {
+		mac.Reset()
+		io.WriteString(mac, signed)
+		mac.Sum(sum[:0])
+		return nil
+	})
 }

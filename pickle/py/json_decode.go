@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math/big"
+	"math/bits"
 	"strconv"
 	"unicode/utf8"
 )
@@ -338,38 +339,66 @@ func (d *jsonDecoder) array() (Value, error) {
 	}
 }
 
-// chunkLen is the size of the chunks of a chunkStack.
-const chunkLen = 1024
+// The chunks of a chunkStack grow from firstChunk items to maxChunk: an
+// array a little over smallList items costs a small chunk, not a large one,
+// and a huge one still allocates about its own size.
+const (
+	firstChunkBits = 6
+	firstChunk     = 1 << firstChunkBits // items in chunk 0
+	maxChunk       = 1024                // items in chunk growChunks and later
+	growChunks     = 4                   // chunks 0..3 double: 64, 128, 256, 512
+	grownItems     = firstChunk * (1<<growChunks - 1)
+)
+
+// chunkAt returns the chunk holding item i and i's place in it.
+func chunkAt(i int) (c, off int) {
+	if i < grownItems {
+		c = bits.Len(uint(i>>firstChunkBits+1)) - 1
+		return c, i - firstChunk*(1<<c-1)
+	}
+	i -= grownItems
+	return growChunks + i/maxChunk, i % maxChunk
+}
+
+// chunkSize is the number of items of chunk c.
+func chunkSize(c int) int {
+	if c < growChunks {
+		return firstChunk << c
+	}
+	return maxChunk
+}
 
 // chunkStack is where the decoder collects the items of large arrays and
-// objects: fixed-size chunks, so that collecting n items allocates n items'
-// worth and never copies (growing one slice by append allocates several
-// times the final size, since Go grows large slices by 1.25×, and a validly
-// signed megabyte of "1,1,1,…" has half a million 48-byte items). Nested
-// containers use it as a stack: an inner one pops its items before the
-// outer one goes on.
+// objects: chunks that are never moved, so that collecting n items
+// allocates about n items' worth and never copies (growing one slice by
+// append allocates several times the final size, since Go grows large
+// slices by 1.25×, and a validly signed megabyte of "1,1,1,…" has half a
+// million 48-byte items). Nested containers use it as a stack: an inner
+// one pops its items before the outer one goes on.
 type chunkStack[T any] struct {
 	chunks [][]T
 	n      int
 }
 
 func (s *chunkStack[T]) push(v T) {
-	c := s.n / chunkLen
+	c, off := chunkAt(s.n)
 	if c == len(s.chunks) {
-		s.chunks = append(s.chunks, make([]T, chunkLen))
+		s.chunks = append(s.chunks, make([]T, chunkSize(c)))
 	}
-	s.chunks[c][s.n%chunkLen] = v
+	s.chunks[c][off] = v
 	s.n++
 }
 
-func (s *chunkStack[T]) at(i int) *T { return &s.chunks[i/chunkLen][i%chunkLen] }
+func (s *chunkStack[T]) at(i int) *T {
+	c, off := chunkAt(i)
+	return &s.chunks[c][off]
+}
 
 // popTo moves the items from start on into dst, which has room for them.
 func (s *chunkStack[T]) popTo(start int, dst []T) {
 	for k := start; k < s.n; {
-		c, i := k/chunkLen, k%chunkLen
-		m := copy(dst[k-start:], s.chunks[c][i:min(chunkLen, i+s.n-k)])
-		k += m
+		c, i := chunkAt(k)
+		k += copy(dst[k-start:], s.chunks[c][i:min(len(s.chunks[c]), i+s.n-k)])
 	}
 	s.drop(start)
 }
@@ -378,8 +407,8 @@ func (s *chunkStack[T]) popTo(start int, dst []T) {
 func (s *chunkStack[T]) drop(start int) {
 	var zero T
 	for k := start; k < s.n; {
-		c, i := k/chunkLen, k%chunkLen
-		ch := s.chunks[c][i:min(chunkLen, i+s.n-k)]
+		c, i := chunkAt(k)
+		ch := s.chunks[c][i:min(len(s.chunks[c]), i+s.n-k)]
 		for j := range ch {
 			ch[j] = zero
 		}
@@ -599,21 +628,46 @@ func hex4(s string, i int) (rune, bool) {
 
 // newDictFrom returns a Dict holding a copy of ents. Small dicts get their
 // entries in the same allocation as the Dict (one malloc instead of two,
-// which is most of the cost of decoding a session).
+// which is most of the cost of decoding a session), sized to the nearest
+// of a few sizes so that little of it is spare.
 func newDictFrom(ents []DictEntry) *Dict {
 	n := len(ents)
 	var d *Dict
 	switch {
-	case n <= 2:
+	case n <= 1:
+		x := new(struct {
+			d Dict
+			e [1]DictEntry
+		})
+		d, x.d.entries = &x.d, x.e[:n]
+	case n == 2:
 		x := new(struct {
 			d Dict
 			e [2]DictEntry
 		})
 		d, x.d.entries = &x.d, x.e[:n]
-	case n <= 4:
+	case n == 3:
+		x := new(struct {
+			d Dict
+			e [3]DictEntry
+		})
+		d, x.d.entries = &x.d, x.e[:n]
+	case n == 4:
 		x := new(struct {
 			d Dict
 			e [4]DictEntry
+		})
+		d, x.d.entries = &x.d, x.e[:n]
+	case n == 5:
+		x := new(struct {
+			d Dict
+			e [5]DictEntry
+		})
+		d, x.d.entries = &x.d, x.e[:n]
+	case n == 6:
+		x := new(struct {
+			d Dict
+			e [6]DictEntry
 		})
 		d, x.d.entries = &x.d, x.e[:n]
 	case n <= 8:
@@ -635,24 +689,48 @@ func newListFrom(items []Value) *List {
 	n := len(items)
 	var l *List
 	switch {
-	case n <= 2:
+	case n <= 1:
 		x := new(struct {
 			l List
-			a [2]Value
+			e [1]Value
 		})
-		l, x.l.Items = &x.l, x.a[:n]
-	case n <= 4:
+		l, x.l.Items = &x.l, x.e[:n]
+	case n == 2:
 		x := new(struct {
 			l List
-			a [4]Value
+			e [2]Value
 		})
-		l, x.l.Items = &x.l, x.a[:n]
+		l, x.l.Items = &x.l, x.e[:n]
+	case n == 3:
+		x := new(struct {
+			l List
+			e [3]Value
+		})
+		l, x.l.Items = &x.l, x.e[:n]
+	case n == 4:
+		x := new(struct {
+			l List
+			e [4]Value
+		})
+		l, x.l.Items = &x.l, x.e[:n]
+	case n == 5:
+		x := new(struct {
+			l List
+			e [5]Value
+		})
+		l, x.l.Items = &x.l, x.e[:n]
+	case n == 6:
+		x := new(struct {
+			l List
+			e [6]Value
+		})
+		l, x.l.Items = &x.l, x.e[:n]
 	case n <= 8:
 		x := new(struct {
 			l List
-			a [8]Value
+			e [8]Value
 		})
-		l, x.l.Items = &x.l, x.a[:n]
+		l, x.l.Items = &x.l, x.e[:n]
 	default:
 		l = &List{Items: make([]Value, n)}
 	}
