@@ -51,7 +51,11 @@
 //
 // Every other global, in any form (GLOBAL, STACK_GLOBAL with its names from
 // the stack or the memo, INST, or through getattr), fails with
-// ErrDisallowedGlobal naming "module.name". Allowed globals called
+// ErrDisallowedGlobal naming "module.name". One more class,
+// django_redis.client.herd.Marker, is read by LoadsHerd only, and only as
+// the stateless Marker() first in the top-level tuple django-redis's
+// HerdClient stores, (Marker(), value, deadline); it is never a py.Value
+// (reader_herd.go). DumpsHerd writes that tuple. Allowed globals called
 // (REDUCE, INST, OBJ, NEWOBJ) in shapes CPython does not write fail with
 // ErrUnsupported, or ErrMalformed where Python itself would raise; BUILD
 // applies only to a UUID.

@@ -90,10 +90,36 @@ func (l Limits) withDefaults() Limits {
 func Loads(data []byte) (py.Value, error) { return LoadsWith(data, DefaultLimits) }
 
 // LoadsWith is Loads with explicit limits (zero fields take the default).
-func LoadsWith(data []byte, lim Limits) (v py.Value, err error) {
+func LoadsWith(data []byte, lim Limits) (py.Value, error) {
+	v, _, _, err := loads(data, lim, false)
+	return v, err
+}
+
+// LoadsHerd is LoadsWith for what django-redis's HerdClient stores (spec
+// §7.5): a value set with a timeout is the pickle of the 3-tuple
+// (Marker(), value, herd_deadline), where Marker is the empty class
+// django_redis.client.herd.Marker. When data is such a tuple, LoadsHerd
+// returns its value and deadline (as stored: an int when django-redis
+// wrote it) with herd true; any other pickle loads as LoadsWith loads it,
+// with herd false, as HerdClient reads values it did not wrap.
+//
+// The Marker global is accepted only here, and only in the shapes CPython
+// writes for Marker(): NEWOBJ(Marker, ()) at protocol ≥ 2, or
+// copyreg._reconstructor(Marker, object, None) at protocols 0 and 1, with
+// no BUILD (a Marker with state is ErrUnsupported, with arguments
+// ErrMalformed), as the first item of a top-level tuple of three whose
+// other items are values. A Marker anywhere else (inside the value, as the
+// deadline, in a tuple of another length or in a list) is ErrUnsupported:
+// the Marker is never a py.Value. Loads and LoadsWith keep refusing it
+// (ErrDisallowedGlobal).
+func LoadsHerd(data []byte, lim Limits) (v, deadline py.Value, herd bool, err error) {
+	return loads(data, lim, true)
+}
+
+func loads(data []byte, lim Limits, herd bool) (v, deadline py.Value, isHerd bool, err error) {
 	lim = lim.withDefaults()
 	if len(data) > lim.MaxInput {
-		return py.None, fmt.Errorf("%w: input of %d bytes exceeds MaxInput %d", ErrLimit, len(data), lim.MaxInput)
+		return py.None, py.None, false, fmt.Errorf("%w: input of %d bytes exceeds MaxInput %d", ErrLimit, len(data), lim.MaxInput)
 	}
 	r := readerPool.Get().(*reader)
 	defer func() {
@@ -101,13 +127,19 @@ func LoadsWith(data []byte, lim Limits) (v py.Value, err error) {
 		// in it. It is still turned into an error rather than crash a
 		// server on hostile input, and the reader is not reused.
 		if p := recover(); p != nil {
-			v, err = py.None, fmt.Errorf("%w: internal error in the pickle reader: %v", ErrMalformed, p)
+			v, deadline, isHerd = py.None, py.None, false
+			err = fmt.Errorf("%w: internal error in the pickle reader: %v", ErrMalformed, p)
 			return
 		}
 		r.release()
 	}()
 	r.reset(data, lim)
-	return r.load()
+	r.herd = herd
+	v, err = r.load()
+	if err != nil || !r.herdFound {
+		return v, py.None, false, err
+	}
+	return v, r.herdDeadline, true, nil
 }
 
 // Opcodes (names as in CPython's pickletools).
@@ -238,10 +270,11 @@ type arg struct {
 type objKind uint8
 
 const (
-	objGlobal objKind = iota + 1 // an allowed class or function (g)
-	objTZ                        // a tzinfo (tz)
-	objUUID                      // uuid.UUID between NEWOBJ and BUILD (uuid, uuidSet)
-	objArgs                      // a tuple holding objects (args)
+	objGlobal     objKind = iota + 1 // an allowed class or function (g)
+	objTZ                            // a tzinfo (tz)
+	objUUID                          // uuid.UUID between NEWOBJ and BUILD (uuid, uuidSet)
+	objArgs                          // a tuple holding objects (args)
+	objHerdMarker                    // django_redis.client.herd.Marker() (LoadsHerd only)
 )
 
 // object is what an item holds when it is not a py value: an allowed
@@ -285,6 +318,12 @@ type reader struct {
 
 	vals []py.Value // scratch for set elements
 	args []arg      // scratch for call arguments
+
+	// herd is LoadsHerd: the Marker global resolves, and a top-level
+	// (Marker(), value, deadline) is unwrapped (herdFound, herdDeadline).
+	herd         bool
+	herdFound    bool
+	herdDeadline py.Value
 }
 
 var readerPool = sync.Pool{New: func() any {
@@ -305,6 +344,7 @@ func (r *reader) reset(data []byte, lim Limits) {
 	r.items, r.copied, r.hashWork, r.shared = 0, 0, 0, false
 	r.hashBudget = hashBudget(lim)
 	r.vals, r.args = r.vals[:0], r.args[:0]
+	r.herd, r.herdFound, r.herdDeadline = false, false, py.None
 }
 
 // release drops every reference the reader holds (the stack and the memo
@@ -318,7 +358,7 @@ func (r *reader) release() {
 	clear(r.refs)
 	clear(r.vals[:cap(r.vals)])
 	clear(r.args[:cap(r.args)])
-	r.s, r.memoMap = "", nil
+	r.s, r.memoMap, r.herdDeadline = "", nil, py.None
 	readerPool.Put(r)
 }
 
@@ -654,6 +694,9 @@ func (r *reader) load() (py.Value, error) {
 			if err = r.need(1, at); err != nil {
 				return py.None, err
 			}
+			if r.herd {
+				return r.herdResult(&r.stack[len(r.stack)-1])
+			}
 			return r.result(&r.stack[len(r.stack)-1])
 		case opProto:
 			var b string
@@ -852,7 +895,7 @@ func (r *reader) load() (py.Value, error) {
 				return py.None, err
 			}
 			var g *global
-			if g, err = lookupGlobal(mod, name); err != nil {
+			if g, err = r.lookupGlobal(mod, name); err != nil {
 				return py.None, err
 			}
 			if op == opGlobal {
@@ -873,7 +916,7 @@ func (r *reader) load() (py.Value, error) {
 				return py.None, fail(ErrMalformed, "STACK_GLOBAL at offset %d needs two strings", at)
 			}
 			var g *global
-			if g, err = lookupGlobal(ms, ns); err != nil {
+			if g, err = r.lookupGlobal(ms, ns); err != nil {
 				return py.None, err
 			}
 			r.stack = r.stack[:len(r.stack)-2]
@@ -1045,6 +1088,8 @@ func objectValue(o *object) (py.Value, error) {
 		return py.None, fail(ErrUnsupported, "a tzinfo object as a value")
 	case objGlobal:
 		return py.None, fail(ErrUnsupported, "the object %s as a value", o.g.qual())
+	case objHerdMarker:
+		return py.None, fail(ErrUnsupported, "a %s object outside HerdClient's (Marker(), value, deadline)", globals[gHerdMarker].qual())
 	}
 	for i := range o.args {
 		if o.args[i].o != nil {
@@ -1068,6 +1113,8 @@ func describe(a arg) string {
 		return "tzinfo"
 	case objUUID:
 		return "UUID"
+	case objHerdMarker:
+		return globals[gHerdMarker].qual() + " object"
 	}
 	return "tuple"
 }
@@ -1483,6 +1530,12 @@ func newObject(g *global, nargs, at int) (arg, error) {
 	switch {
 	case g.kind == gUUID && nargs == 0:
 		return arg{o: &object{kind: objUUID}}, nil
+	case g.kind == gHerdMarker:
+		if nargs != 0 {
+			// object.__new__ raises TypeError: Marker() takes no arguments.
+			return arg{}, fail(ErrMalformed, "NEWOBJ at offset %d: %s() takes no arguments", at, g.qual())
+		}
+		return arg{o: herdMarkerObj}, nil
 	case g.kind == gObject:
 		return arg{}, fail(ErrMalformed, "NEWOBJ at offset %d: object.__new__(object) is not a value", at)
 	}

@@ -39,6 +39,7 @@ const (
 	gPytzUTC                                // pytz._UTC(): what pytz.utc pickles as
 	gZoneInfo                               // zoneinfo.ZoneInfo, as getattr's target
 	gZoneInfoUnpickle                       // ZoneInfo._unpickle(key, from_cache)
+	gHerdMarker                             // django_redis.client.herd.Marker: LoadsHerd only (reader_herd.go)
 	numGlobalKinds
 )
 
@@ -366,6 +367,14 @@ func (r *reader) call(g *global, args []arg) (arg, error) {
 		cls, base := args[0].o, args[1].o
 		if cls == nil || cls.kind != objGlobal || base == nil || base.kind != objGlobal {
 			return bad(ErrMalformed, "cls and base must be classes")
+		}
+		if cls.g.kind == gHerdMarker && base.g.kind == gObject {
+			// Marker() at protocols 0 and 1: its state is None (an
+			// instance without attributes).
+			if args[2].o != nil || !args[2].v.IsNone() {
+				return bad(ErrUnsupported, "a Marker with state")
+			}
+			return arg{o: herdMarkerObj}, nil
 		}
 		if cls.g.kind != gUUID || base.g.kind != gObject {
 			return bad(ErrUnsupported, "only uuid.UUID on object")

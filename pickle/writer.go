@@ -156,6 +156,7 @@ const (
 	cUUID
 	cPytzUTCClass
 	cZoneInfo
+	cHerdMarker // django_redis.client.herd.Marker (DumpsHerd)
 	nGlobals
 )
 
@@ -170,6 +171,7 @@ const (
 	cModUUID
 	cModPytz
 	cModZoneinfo
+	cModHerd
 	cStrLatin1 // 'latin1', the codec name for bytes at protocol 2
 	cStrInt    // 'int', the key of uuid.UUID's state dict
 	cUTC       // datetime.timezone.utc (a singleton)
@@ -200,6 +202,7 @@ var dumpGlobals = [nGlobals]dumpGlobal{
 	cUUID:         {"uuid", "UUID", "", cModUUID},
 	cPytzUTCClass: {"pytz", "_UTC", "", cModPytz},
 	cZoneInfo:     {"zoneinfo", "ZoneInfo", "", cModZoneinfo},
+	cHerdMarker:   {herdModule, herdClass, "", cModHerd},
 }
 
 // idKey is the identity of a Go-side object: its pointer, and the kind it
@@ -327,6 +330,29 @@ func Dumps(v py.Value, protocol int) ([]byte, error) {
 // returns the extended slice. On error it returns dst with its original
 // length (bytes past that length may have been overwritten).
 func AppendDumps(dst []byte, v py.Value, protocol int) ([]byte, error) {
+	return appendDumps(dst, v, protocol, false, 0)
+}
+
+// DumpsHerd returns what django-redis's HerdClient pickles for v set with a
+// timeout (spec §7.5, §9.8): the pickle of the 3-tuple (Marker(), v,
+// deadline), Marker being django_redis.client.herd.Marker, at the given
+// protocol (2 to 5). The bytes are CPython's under the same conditions as
+// Dumps's; the Marker is written as CPython writes an instance without
+// state (the class, an empty argument tuple, NEWOBJ). LoadsHerd reads it.
+func DumpsHerd(v py.Value, deadline int64, protocol int) ([]byte, error) {
+	out, err := AppendDumpsHerd(make([]byte, 0, dumpInitialAlloc), v, deadline, protocol)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// AppendDumpsHerd appends DumpsHerd's pickle to dst, as AppendDumps does.
+func AppendDumpsHerd(dst []byte, v py.Value, deadline int64, protocol int) ([]byte, error) {
+	return appendDumps(dst, v, protocol, true, deadline)
+}
+
+func appendDumps(dst []byte, v py.Value, protocol int, herd bool, deadline int64) ([]byte, error) {
 	if protocol < 2 || protocol > HighestProtocol {
 		return dst, fmt.Errorf("%w: %d (want 2 to %d)", ErrDumpProtocol, protocol, HighestProtocol)
 	}
@@ -336,12 +362,41 @@ func AppendDumps(dst []byte, v py.Value, protocol int) ([]byte, error) {
 		d.framing = true
 		d.openFrame()
 	}
-	if err := d.save(v); err != nil {
+	var err error
+	if herd {
+		err = d.saveHerd(v, deadline)
+	} else {
+		err = d.save(v)
+	}
+	if err != nil {
 		return dst, err
 	}
 	d.buf = append(d.buf, wSTOP)
 	d.commitFrame()
 	return d.buf, nil
+}
+
+// saveHerd is save() of the tuple (Marker(), v, deadline), the objects
+// written as CPython's save_tuple and save_reduce write them.
+func (d *dumper) saveHerd(v py.Value, deadline int64) error {
+	d.boundary() // the tuple
+	d.depth++
+	// Marker(): Marker.__reduce_ex__ is (copyreg.__newobj__, (Marker,),
+	// None): save(cls), save(()), NEWOBJ, memoize the instance.
+	d.boundary()
+	d.saveGlobal(cHerdMarker)
+	d.boundary()
+	d.buf = append(d.buf, wEMPTY_TUPLE, wNEWOBJ)
+	d.memoPut()
+	if err := d.save(v); err != nil {
+		return err
+	}
+	d.depth--
+	d.boundary()
+	d.saveInt64(deadline)
+	d.buf = append(d.buf, wTUPLE3)
+	d.memoPut()
+	return nil
 }
 
 // --- framing (as CPython's _Pickler_CommitFrame and _Pickler_write_bytes)

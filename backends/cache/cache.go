@@ -25,12 +25,22 @@
 //   - A stored value longer than WithMaxValueSize (DefaultMaxValueSize,
 //     8 MiB) is a miss, and Redis never sends more of it than the limit
 //     (GETRANGE instead of GET); Django reads a value of any size.
+//
+// With django-redis's HerdClient (WithHerd, or
+// ?client_class=django_redis.client.HerdClient) sessions are stored and
+// read as HerdClient stores and reads them (spec §7.5, package codec's
+// EncodeHerd, DecodeHerd and HerdMiss): wrapped with their deadline, with
+// CACHE_HERD_TIMEOUT more seconds of TTL, and a read past the deadline is
+// a miss at random, then always. Without it, a wrapped value is no
+// session, as it is to Django with another client (which loads the tuple,
+// not a session dict).
 package cache
 
 import (
 	"context"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"strconv"
 	"strings"
 	"time"
@@ -83,6 +93,14 @@ type Store struct {
 	validate func(string) error
 	// maxValue is the longest stored value read; 0 means no limit.
 	maxValue int
+
+	// herd is django-redis's HerdClient: values are read and written
+	// through herdFormat's EncodeHerd and DecodeHerd, with herdTimeout
+	// (CACHE_HERD_TIMEOUT) seconds; randIntN is HerdMiss's randomness.
+	herd        bool
+	herdTimeout int
+	herdFormat  codec.DjangoRedis
+	randIntN    func(n int) int
 }
 
 var _ django.Store = (*Store)(nil)
@@ -106,6 +124,9 @@ func New(client Client, settings *django.Settings, opts ...Option) (*Store, erro
 	}
 	f, err := o.resolveFormat(backend)
 	if err != nil {
+		return nil, err
+	}
+	if err := o.checkHerd(f); err != nil {
 		return nil, err
 	}
 	return newStore(client, settings, f, o), nil
@@ -138,8 +159,15 @@ func newStore(client Client, settings *django.Settings, f codec.Format, o *optio
 	if v, ok := client.(keyValidator); ok {
 		s.validate = v.ValidateKey
 	}
+	if df, ok := herdFormat(f); ok && o.herd {
+		s.herd, s.herdTimeout, s.herdFormat, s.randIntN = true, o.herdTimeout, df, rand.IntN
+	}
 	return s
 }
+
+// Herd reports whether the store reads and writes values as django-redis's
+// HerdClient, and its CACHE_HERD_TIMEOUT in seconds (see WithHerd).
+func (s *Store) Herd() (herdTimeout int, ok bool) { return s.herdTimeout, s.herd }
 
 // MaxValueSize returns the longest stored value the store reads, in bytes
 // (0: no limit); see WithMaxValueSize.
@@ -187,13 +215,33 @@ func (s *Store) key(sessionKey string) (string, bool) {
 	return k, true
 }
 
-// decode reads a stored value; ok is false for anything but a dict.
+// decode reads a stored value as Django's cache.get does; ok is false for
+// anything but a dict, and, with HerdClient, for a value HerdMiss makes a
+// miss.
 func (s *Store) decode(it Item) (*py.Dict, bool) {
-	v, err := s.format.Decode(it.Value, it.Flags)
-	if err != nil {
+	if !s.herd {
+		v, err := s.format.Decode(it.Value, it.Flags)
+		if err != nil {
+			return nil, false
+		}
+		return v.Dict()
+	}
+	d, deadline, wrapped, ok := s.decodeHerd(it)
+	if !ok || (wrapped && codec.HerdMiss(s.settings.Now().Unix(), deadline, s.herdTimeout, s.randIntN)) {
 		return nil, false
 	}
-	return v.Dict()
+	return d, true
+}
+
+// decodeHerd reads a value stored by HerdClient: the session dict, and
+// whether it was wrapped with a deadline (Unix seconds).
+func (s *Store) decodeHerd(it Item) (d *py.Dict, deadline int64, wrapped, ok bool) {
+	v, deadline, wrapped, err := s.herdFormat.DecodeHerd(it.Value)
+	if err != nil {
+		return nil, 0, false, false
+	}
+	d, ok = v.Dict()
+	return d, deadline, wrapped, ok
 }
 
 // get reads the value under the cache key ck, bounded by the store's
@@ -268,19 +316,37 @@ func (s *Store) Exists(ctx context.Context, key string) (bool, error) {
 	return s.client.Exists(ctx, ck)
 }
 
-func (s *Store) item(rec *django.Record) (string, Item, error) {
+// item returns the cache key and the stored item of rec, and its TTL for an
+// age > 0 (age seconds; with HerdClient, the value wrapped with its
+// deadline, now + age, and CACHE_HERD_TIMEOUT seconds more TTL). An age
+// ≤ 0 stores nothing, but the value is encoded all the same, as
+// django-redis encodes before it deletes: an unwritable session fails.
+func (s *Store) item(rec *django.Record, age int) (string, Item, time.Duration, error) {
 	if rec == nil || rec.Data == nil {
-		return "", Item{}, errors.New("cache: save session: nil record")
+		return "", Item{}, 0, errors.New("cache: save session: nil record")
 	}
 	ck, ok := s.key(rec.SessionKey)
 	if !ok {
-		return "", Item{}, fmt.Errorf("%w %q", ErrInvalidSessionKey, rec.SessionKey)
+		return "", Item{}, 0, fmt.Errorf("%w %q", ErrInvalidSessionKey, rec.SessionKey)
 	}
-	b, flags, err := s.format.Encode(py.DictOf(rec.Data))
+	var (
+		b     []byte
+		flags uint32
+		err   error
+		ttl   = time.Duration(age) * time.Second
+	)
+	if s.herd && age > 0 {
+		// HerdClient.set: deadline int(time.time()) + timeout, TTL timeout
+		// + CACHE_HERD_TIMEOUT (spec §7.5).
+		b, err = s.herdFormat.EncodeHerd(py.DictOf(rec.Data), s.settings.Now().Unix()+int64(age))
+		ttl = time.Duration(int64(age)+int64(s.herdTimeout)) * time.Second
+	} else {
+		b, flags, err = s.format.Encode(py.DictOf(rec.Data))
+	}
 	if err != nil {
-		return "", Item{}, fmt.Errorf("cache: save session: %w", err)
+		return "", Item{}, 0, fmt.Errorf("cache: save session: %w", err)
 	}
-	return ck, Item{Value: b, Flags: flags}, nil
+	return ck, Item{Value: b, Flags: flags}, ttl, nil
 }
 
 // Save writes rec with rec.ExpiryAge as the TTL (spec §3.9.2). With
@@ -291,7 +357,7 @@ func (s *Store) item(rec *django.Record) (string, Item, error) {
 // save deletes the entry.
 func (s *Store) Save(ctx context.Context, rec *django.Record, mustCreate bool) error {
 	ctx = orBackground(ctx)
-	ck, it, err := s.item(rec)
+	ck, it, ttl, err := s.item(rec, rec.ExpiryAge)
 	if err != nil {
 		return err
 	}
@@ -315,7 +381,6 @@ func (s *Store) Save(ctx context.Context, rec *django.Record, mustCreate bool) e
 		}
 		return nil
 	}
-	ttl := time.Duration(rec.ExpiryAge) * time.Second
 	if mustCreate {
 		added, err := s.client.Add(ctx, ck, it, ttl)
 		if err != nil {
@@ -341,7 +406,7 @@ func (s *Store) Save(ctx context.Context, rec *django.Record, mustCreate bool) e
 // fills and refreshes its cache with it.
 func (s *Store) Set(ctx context.Context, key string, data *py.Dict, age int) error {
 	ctx = orBackground(ctx)
-	ck, it, err := s.item(&django.Record{SessionKey: key, Data: data})
+	ck, it, ttl, err := s.item(&django.Record{SessionKey: key, Data: data}, age)
 	if err != nil {
 		return err
 	}
@@ -349,7 +414,7 @@ func (s *Store) Set(ctx context.Context, key string, data *py.Dict, age int) err
 		_, err := s.client.Delete(ctx, ck)
 		return err
 	}
-	return s.client.Set(ctx, ck, it, time.Duration(age)*time.Second)
+	return s.client.Set(ctx, ck, it, ttl)
 }
 
 // Delete removes the entry of key; a missing entry is not an error.
@@ -371,8 +436,12 @@ func (s *Store) ClearExpired(context.Context) error { return nil }
 // django-redis's escaped key pattern (spec §7.1), never KEYS. ExpireDate
 // is now plus the entry's TTL (zero for none); Data is nil for a value
 // that does not decode or is longer than the store's limit (which is not
-// read whole). Memcached cannot list (django.ErrNotSupported), nor can a
-// custom KEY_FUNCTION that does not end with the key.
+// read whole). With HerdClient, a wrapped value's ExpireDate is its
+// deadline (the session's expiry as Django computed it; the entry lives
+// CACHE_HERD_TIMEOUT seconds longer) and its Data is read whatever the
+// deadline: listing draws no random misses. Memcached cannot list
+// (django.ErrNotSupported), nor can a custom KEY_FUNCTION that does not
+// end with the key.
 func (s *Store) List(ctx context.Context, fn func(django.Info) error) error {
 	ctx = orBackground(ctx)
 	head := s.head
@@ -397,8 +466,15 @@ func (s *Store) List(ctx context.Context, fn func(django.Info) error) error {
 		if it.TTL > 0 {
 			info.ExpireDate = s.settings.Now().Add(it.TTL)
 		}
-		if d, ok := s.decode(it); ok {
+		if !s.herd {
+			if d, ok := s.decode(it); ok {
+				info.Data = d
+			}
+		} else if d, deadline, wrapped, ok := s.decodeHerd(it); ok {
 			info.Data = d
+			if wrapped {
+				info.ExpireDate = time.Unix(deadline, 0)
+			}
 		}
 		return fn(info)
 	})

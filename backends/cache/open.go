@@ -42,6 +42,8 @@ type options struct {
 	keyFunc       codec.KeyFunc
 	sessionPrefix string
 	maxValueSize  int
+	herd          bool
+	herdTimeout   int
 
 	dialTimeout, readTimeout, writeTimeout time.Duration
 	poolSize                               int
@@ -141,6 +143,24 @@ func WithMaxValueSize(n int) Option {
 	}
 }
 
+// WithHerd makes the store read and write sessions as django-redis's
+// HerdClient does (CLIENT_CLASS "django_redis.client.HerdClient", spec
+// §7.5), with CACHE_HERD_TIMEOUT herdTimeout seconds
+// (codec.DefaultHerdTimeout, 60, is Django's default; 0 is a valid
+// setting, negative is not). A session saved with an expiry age T is
+// stored as the pickle of (Marker(), session, now + T), compressed as
+// usual, with a TTL of T + herdTimeout. Load reads wrapped and plain
+// values; past its deadline a wrapped session is a miss at random, and
+// always herdTimeout seconds after (codec.HerdMiss), with the current time
+// from the settings' Clock. It needs the django-redis format with the
+// pickle serializer to save (with json or msgpack, django-redis itself
+// fails every save, and so does the Store); New and Open fail with
+// another format. It wins over the CACHE_URL's client_class and
+// herd_timeout.
+func WithHerd(herdTimeout int) Option {
+	return func(o *options) { o.herd, o.herdTimeout = true, herdTimeout }
+}
+
 // WithDialTimeout bounds connecting (default DefaultDialTimeout).
 func WithDialTimeout(d time.Duration) Option { return func(o *options) { o.dialTimeout = d } }
 
@@ -211,6 +231,33 @@ func (o *options) resolveFormat(backend Backend) (codec.Format, error) {
 	return nil, fmt.Errorf("%w: unknown cache format %q (want django-redis, django, pymemcache or pylibmc)", django.ErrImproperlyConfigured, name)
 }
 
+// checkHerd checks the HerdClient options against the value format.
+func (o *options) checkHerd(f codec.Format) error {
+	if !o.herd {
+		return nil
+	}
+	if o.herdTimeout < 0 {
+		return fmt.Errorf("%w: negative CACHE_HERD_TIMEOUT %d", django.ErrImproperlyConfigured, o.herdTimeout)
+	}
+	if _, ok := herdFormat(f); !ok {
+		return fmt.Errorf("%w: HerdClient is a django-redis client; the value format is %T", django.ErrImproperlyConfigured, f)
+	}
+	return nil
+}
+
+// herdFormat returns f when it is django-redis's format.
+func herdFormat(f codec.Format) (codec.DjangoRedis, bool) {
+	switch df := f.(type) {
+	case codec.DjangoRedis:
+		return df, true
+	case *codec.DjangoRedis:
+		if df != nil {
+			return *df, true
+		}
+	}
+	return codec.DjangoRedis{}, false
+}
+
 // Open connects to the cache a CACHE_URL names (see ParseURL) and returns
 // its session store; Close releases the connections. Connections are made
 // lazily: Open fails only on a bad URL or options. Options win over the
@@ -231,6 +278,7 @@ func Open(cacheURL string, settings *django.Settings, opts ...Option) (*Store, e
 		o.dialTimeout, o.readTimeout, o.writeTimeout = cfg.DialTimeout, cfg.ReadTimeout, cfg.WriteTimeout
 		o.poolSize = cfg.PoolSize
 		o.maxValueSize = cfg.MaxValueSize
+		o.herd, o.herdTimeout = cfg.Herd, cfg.HerdTimeout
 	}}, opts...))
 	if o.dialTimeout <= 0 {
 		o.dialTimeout = DefaultDialTimeout
@@ -243,6 +291,9 @@ func Open(cacheURL string, settings *django.Settings, opts ...Option) (*Store, e
 	}
 	f, err := o.resolveFormat(cfg.Backend)
 	if err != nil {
+		return nil, err
+	}
+	if err := o.checkHerd(f); err != nil {
 		return nil, err
 	}
 	var client Client

@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/djsession/djsession/backends/cache/codec"
 )
 
 // MaxURLLength bounds the CACHE_URL accepted by ParseURL.
@@ -123,6 +125,11 @@ type Config struct {
 	// MaxValueSize is the largest stored value read, in bytes (0 =
 	// DefaultMaxValueSize, negative = no limit; see WithMaxValueSize).
 	MaxValueSize int
+	// Herd says client_class=django_redis.client.HerdClient (see
+	// WithHerd); HerdTimeout is then CACHE_HERD_TIMEOUT, in seconds, from
+	// ?herd_timeout= (default codec.DefaultHerdTimeout, 60).
+	Herd        bool
+	HerdTimeout int
 	// TLSInsecure skips server certificate checks (ssl_cert_reqs=none).
 	TLSInsecure bool
 }
@@ -139,6 +146,7 @@ func badURL(format string, args ...any) error {
 //	redis://h1:6379,h2:6379/0                 Django's primary + replicas (writes to h1)
 //	redis:///path/to/redis.sock?db=1, unix:///path?db=1   a Unix socket
 //	redis://h1,h2/0?client_class=django_redis.client.ShardClient   django-redis's shard ring
+//	redis://host/0?client_class=django_redis.client.HerdClient&herd_timeout=60   HerdClient (WithHerd)
 //	redis+sentinel://[:pass@]s1:26379,s2:26379/service[/db]        Sentinel
 //	redis://service/db?client_class=django_redis.client.SentinelClient&sentinels=s1:26379,s2:26379
 //	redis+cluster://[:pass@]h1:7000,h2:7001   Redis Cluster (seed nodes)
@@ -154,7 +162,9 @@ func badURL(format string, args ...any) error {
 // pymemcache | pylibmc), serializer, compressor, pickle_version (django-redis
 // class paths or short names), db, username, password, sentinels,
 // sentinel_username, sentinel_password, client_class (DefaultClient,
-// ShardClient, SentinelClient), socket_connect_timeout / connect_timeout /
+// ShardClient, SentinelClient, HerdClient), herd_timeout
+// (CACHE_HERD_TIMEOUT, seconds, HerdClient only; default 60),
+// socket_connect_timeout / connect_timeout /
 // dial_timeout, socket_timeout / read_timeout, write_timeout (seconds, or
 // Go durations such as 250ms), pool_size / max_connections,
 // max_value_size (bytes; see WithMaxValueSize), ssl_cert_reqs=none.
@@ -307,6 +317,12 @@ func (c *Config) parseRedis(scheme, netloc, path string, q map[string]string) er
 	tls := scheme == "rediss" || scheme == "valkeys"
 	// django-environ's LOCATION scheme: the URL's, "cache" removed.
 	base := strings.ReplaceAll(scheme, "cache", "")
+	client := strings.ToLower(q["client_class"])
+	if strings.HasSuffix(client, "herdclient") {
+		// DefaultClient's servers, with HerdClient's value wrapping.
+		c.Herd, c.HerdTimeout = true, codec.DefaultHerdTimeout
+		client = ""
+	}
 	if scheme == "unix" || netloc == "" {
 		// unix:///path?db=N (redis-py), redis:///path (django-environ
 		// names it unix://path).
@@ -334,7 +350,6 @@ func (c *Config) parseRedis(scheme, netloc, path string, q map[string]string) er
 		return err
 	}
 	parts := strings.Split(netloc, ",")
-	client := strings.ToLower(q["client_class"])
 	if strings.HasSuffix(client, "sentinelclient") {
 		// django-redis SentinelClient: the host is the service name.
 		if len(parts) != 1 {
@@ -383,7 +398,7 @@ func (c *Config) parseRedis(scheme, netloc, path string, q map[string]string) er
 	case strings.HasSuffix(client, "shardclient"):
 		c.Topology = Shard
 	case client != "" && !strings.HasSuffix(client, "defaultclient"):
-		return badURL("client_class %q is not supported (DefaultClient, ShardClient, SentinelClient are)", q["client_class"])
+		return badURL("client_class %q is not supported (DefaultClient, ShardClient, SentinelClient, HerdClient are)", q["client_class"])
 	case len(c.Locations) == 1:
 		c.Topology = Single
 	default:
@@ -566,7 +581,17 @@ func (c *Config) parseOptions(q map[string]string) error {
 			}
 		case "ssl_cert_reqs":
 			c.TLSInsecure = strings.EqualFold(v, "none") || strings.EqualFold(v, "cert_none")
+		case "herd_timeout":
+			if !c.Herd {
+				return badURL("herd_timeout needs client_class=django_redis.client.HerdClient")
+			}
+			if c.HerdTimeout, err = strconv.Atoi(v); err != nil || c.HerdTimeout < 0 {
+				return badURL("bad herd_timeout %q", v)
+			}
 		}
+	}
+	if c.Herd && c.Format != "" && c.Format != "django-redis" && c.Format != "django_redis" {
+		return badURL("HerdClient is a django-redis client; format %q is not", c.Format)
 	}
 	switch c.Format {
 	case "", "django-redis", "django_redis", "django":

@@ -39,6 +39,16 @@ func TestParseURL(t *testing.T) {
 				Locations: []Location{
 					{Name: "redis://h1/4", Network: "tcp", Addr: "h1:6379", DB: 4},
 					{Name: "redis://h2:6380/4", Network: "tcp", Addr: "h2:6380", DB: 4}}}},
+		{"redis://h/0?client_class=django_redis.client.HerdClient", Config{Backend: Redis, Topology: Single,
+			Herd: true, HerdTimeout: 60, Locations: []Location{{Name: "redis://h/0", Network: "tcp", Addr: "h:6379"}}}},
+		{"redis://h1,h2/1?CLIENT_CLASS=django_redis.client.HerdClient&herd_timeout=0&serializer=pickle&compressor=zlib",
+			Config{Backend: Redis, Topology: Replicated, Herd: true, HerdTimeout: 0, Serializer: "pickle", Compressor: "zlib",
+				Locations: []Location{
+					{Name: "redis://h1/1", Network: "tcp", Addr: "h1:6379", DB: 1},
+					{Name: "redis://h2/1", Network: "tcp", Addr: "h2:6379", DB: 1}}}},
+		{"unix:///run/redis.sock?client_class=django_redis.client.HerdClient&herd_timeout=90&format=django-redis", Config{
+			Backend: Redis, Topology: Single, Herd: true, HerdTimeout: 90, Format: "django-redis",
+			Locations: []Location{{Name: "unix:///run/redis.sock", Network: "unix", Addr: "/run/redis.sock"}}}},
 		{"unix:///run/redis.sock?db=5", Config{Backend: Redis, Topology: Single, Locations: []Location{
 			{Name: "unix:///run/redis.sock", Network: "unix", Addr: "/run/redis.sock", DB: 5}}}},
 		{"redis:///run/redis.sock?DB=2&Socket_Timeout=0.25&socket_connect_timeout=2&pool_size=7&timeout=300&format=django",
@@ -82,7 +92,11 @@ func TestParseURLErrors(t *testing.T) {
 	for _, u := range []string{
 		"", "localhost:6379", "http://x", "redis://h:0", "redis://h:99999", "redis://h:port",
 		"redis://h/x", "redis://h/-1", "redis://", "redis://h?db=x", "redis://h?version=x",
-		"redis://h?client_class=django_redis.client.HerdClient", "redis://[::1/0",
+		"redis://h?client_class=django_redis.client.HerdClient&herd_timeout=-1",
+		"redis://h?client_class=django_redis.client.HerdClient&herd_timeout=1.5",
+		"redis://h?client_class=django_redis.client.HerdClient&format=django",
+		"redis://h?herd_timeout=60", "redis://h?client_class=django_redis.client.ShardClient&herd_timeout=60",
+		"memcache://h?herd_timeout=60", "redis://h?client_class=django_redis.client.NopeClient", "redis://[::1/0",
 		"redis+sentinel://s1/", "redis+sentinel://s1/m/x", "redis+cluster://n1/1",
 		"redis://m/0?client_class=django_redis.client.SentinelClient", "memcache://", "memcache://h?format=django",
 		"redis://h?format=pylibmc", "redis://h?format=nope", "redis://h?socket_timeout=-1",
@@ -106,6 +120,7 @@ func FuzzParseURL(f *testing.F) {
 		"redis://:pw@h1:6379,h2:6379/0?password=o&client_class=django_redis.client.ShardClient",
 		"unix:///run/redis.sock?db=5", "redis+sentinel://:pw@s1,s2:26380/m/3", "redis+cluster://n1:7000",
 		"pymemcache://a,[::1]:11212?key_prefix=x", "memcache:///tmp/m.sock", "redis://h?socket_timeout=0.5",
+		"redis://h/0?client_class=django_redis.client.HerdClient&herd_timeout=30",
 	} {
 		f.Add(s)
 	}

@@ -289,9 +289,20 @@ func decodeBase64Text(s string) ([]byte, error) {
 // decodeCacheValue reads a session from a raw cache value. `redis-cli GET`
 // prints a newline after the value; a value ending in one is read without
 // it first, and as it is if that fails (a zlib value may end in 0x0a).
+//
+// A django-redis value HerdClient wrapped, (Marker(), session, deadline),
+// is read as the session inside, whatever its deadline: decode shows what
+// is stored, not what a HerdClient read would return at this moment.
 func decodeCacheValue(f codec.Format, raw []byte, flags uint32) (*py.Dict, error) {
+	dr, isDjangoRedis := f.(codec.DjangoRedis)
 	try := func(b []byte) (*py.Dict, error) {
-		v, err := f.Decode(b, flags)
+		var v py.Value
+		var err error
+		if isDjangoRedis {
+			v, _, _, err = dr.DecodeHerd(b)
+		} else {
+			v, err = f.Decode(b, flags)
+		}
 		if err != nil {
 			return nil, err
 		}

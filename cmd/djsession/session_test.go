@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"encoding/base64"
+	"encoding/hex"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -486,4 +487,29 @@ func FuzzDecode(f *testing.F) {
 			t.Fatalf("%q: exit 0 with output that is not JSON: %q", args, out.String())
 		}
 	})
+}
+
+// TestDecodeHerdValue: decode reads a value django-redis's HerdClient
+// stored — the pickle of (Marker(), session, deadline) — as the session
+// inside, raw and in base64. The bytes are spec §9.8's Herd tuple
+// (Marker(), {'a': 1}, 1700000060) at protocol 4, as django-redis wrote
+// it; a Marker anywhere else is still refused.
+func TestDecodeHerdValue(t *testing.T) {
+	const herdHex = "8004953a000000000000008c18646a616e676f5f72656469732e636c69656e742e68657264948c064d61726b65729493942981947d948c0161944b01734a3cf1536587942e"
+	raw, err := hex.DecodeString(herdHex)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := json.RawMessage(`{"a": 1}`)
+	args := []string{"--engine", "cache", "--cache-format", "django-redis"}
+	expectDecoded(t, append([]string{"decode"}, args...), string(raw), want)
+	expectDecoded(t, append([]string{"decode", "--base64"}, args...), base64.StdEncoding.EncodeToString(raw), want)
+
+	// A bare Marker (pickle.dumps(Marker(), 4) by CPython with django-redis
+	// 5.2's class) is not a session.
+	bad, _ := hex.DecodeString("8004952a000000000000008c18646a616e676f5f72656469732e636c69656e742e68657264948c064d61726b65729493942981942e")
+	out, errOut, code := runCLI(t, append([]string{"decode"}, args...), nil, string(bad))
+	if code != 1 || out != "" || errOut == "" {
+		t.Fatalf("bare Marker: exit %d, stdout %q, stderr %q; want exit 1 with a message", code, out, errOut)
+	}
 }

@@ -12,6 +12,11 @@
 //   - PyMemcache: Django's PyMemcacheCache (pymemcache's pickle_serde flags).
 //   - PyLibMC: Django's PyLibMCCache (pylibmc's native flags and zlib).
 //
+// django-redis's HerdClient stores values as DjangoRedis does, wrapped with a
+// deadline: DjangoRedis.EncodeHerd, DjangoRedis.DecodeHerd and HerdMiss
+// (herd.go) carry its format and its stale/miss rule; the cache Store
+// applies them (cache.WithHerd).
+//
 // Plus the pieces they are built from: Compressor (identity, zlib, gzip, lzma,
 // lz4, zstd), Serializer (pickle, Django's JSON, msgpack) and the cache key
 // functions (MakeKey, MakePattern, key validation).

@@ -79,18 +79,28 @@ func (f DjangoRedis) Decode(data []byte, _ uint32) (py.Value, error) {
 	if v, ok := ParseInt(data); ok {
 		return v, nil
 	}
+	raw, err := f.raw(data)
+	if err != nil {
+		return py.None, err
+	}
+	return f.serializer().Loads(raw)
+}
+
+// raw returns the serialized bytes of a stored value that is not an int:
+// decompressed, or as they are when not in the compressor's format.
+func (f DjangoRedis) raw(data []byte) ([]byte, error) {
 	limit := limitOrDefault(f.MaxSize)
 	raw, err := f.compressor().Decompress(data, limit)
 	if err != nil {
 		if !errors.Is(err, ErrNotCompressed) {
-			return py.None, err
+			return nil, err
 		}
 		if len(data) > limit {
-			return py.None, fmt.Errorf("%w (%d bytes)", ErrTooLarge, len(data))
+			return nil, fmt.Errorf("%w (%d bytes)", ErrTooLarge, len(data))
 		}
 		raw = data
 	}
-	return f.serializer().Loads(raw)
+	return raw, nil
 }
 
 // DjangoRedisCache is Django's own Redis backend,

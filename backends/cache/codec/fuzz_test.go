@@ -2,6 +2,7 @@ package codec
 
 import (
 	"encoding/base64"
+	"encoding/hex"
 	"testing"
 
 	"github.com/djsession/djsession/pickle/py"
@@ -45,6 +46,17 @@ func FuzzDecode(f *testing.F) {
 			}
 			f.Add(formatIndex(si, ci), uint32(0), data)
 		}
+	}
+	// django-redis HerdClient values (spec §7.5, §9.8): Decode refuses the
+	// Marker (FuzzDecodeHerd reads them).
+	herd, _ := hex.DecodeString(herdVector)
+	for ci, c := range allCompressors {
+		data, err := DjangoRedis{Compressor: c}.EncodeHerd(sample, 1700000060)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(formatIndex(0, ci), uint32(0), data)
+		f.Add(formatIndex(0, ci), uint32(0), herd)
 	}
 	n := uint8(len(fuzzFormats()))
 	for _, fl := range []uint32{0, FlagPickle, FlagInteger, FlagLong, FlagText, FlagZlib | FlagPickle, FlagZlib | FlagText} {

@@ -38,15 +38,15 @@ var interopExprs = []string{
 var interopSerializers = []string{"pickle", "json", "msgpack"}
 var interopCompressors = []string{"identity", "zlib", "lzma", "lz4"}
 
-// pyInteropScript builds a django-redis 5.2 RedisCache for every
-// serializer × compressor (no server is contacted: only the client's
-// encode/decode run) and answers two kinds of request:
-//
-//	"value": eval the expression; reply its pickle (protocol 5) and, per
-//	         alias, client.encode(v) (or the error) plus normal(decode).
-//	"decode": client.decode(data) for one alias; reply normal(value).
-const pyInteropScript = `
-need("django", "django_redis", "msgpack", "lz4.frame")
+// pyCaches is the start of the Python scripts that drive django-redis
+// 5.2's own client code: Django configured with one RedisCache per
+// serializer × compressor (aliases "pickle/zlib", …; no server is
+// contacted), all with the given CLIENT_CLASS of django_redis.client.
+func pyCaches(client string) string {
+	return strings.ReplaceAll(pyCachesTemplate, "{client}", client)
+}
+
+const pyCachesTemplate = `need("django", "django_redis", "msgpack", "lz4.frame")
 import django
 from django.conf import settings
 sers = {"pickle": "django_redis.serializers.pickle.PickleSerializer",
@@ -60,12 +60,21 @@ caches = {}
 for s, sp in sers.items():
     for c, cp in comps.items():
         caches[s + "/" + c] = {"BACKEND": "django_redis.cache.RedisCache", "LOCATION": "redis://127.0.0.1:1/0",
-                               "OPTIONS": {"CLIENT_CLASS": "django_redis.client.DefaultClient", "SERIALIZER": sp, "COMPRESSOR": cp}}
+                               "OPTIONS": {"CLIENT_CLASS": "django_redis.client.{client}", "SERIALIZER": sp, "COMPRESSOR": cp}}
 caches["default"] = caches["pickle/identity"]
 settings.configure(CACHES=caches, USE_TZ=True)
 django.setup()
 from django.core.cache import caches as dj_caches
-import pickle, pickletools, datetime, decimal, uuid, collections, zoneinfo, pytz
+`
+
+// pyInteropScript builds a django-redis 5.2 RedisCache for every
+// serializer × compressor (no server is contacted: only the client's
+// encode/decode run) and answers two kinds of request:
+//
+//	"value": eval the expression; reply its pickle (protocol 5) and, per
+//	         alias, client.encode(v) (or the error) plus normal(decode).
+//	"decode": client.decode(data) for one alias; reply normal(value).
+var pyInteropScript = pyCaches("DefaultClient") + `import pickle, pickletools, datetime, decimal, uuid, collections, zoneinfo, pytz
 from datetime import timezone
 def normal(v):
     if v is None or isinstance(v, (bool, int, float, str)):

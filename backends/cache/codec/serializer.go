@@ -83,15 +83,20 @@ func pickleDumps(v py.Value, protocol int) ([]byte, error) {
 func pickleLoads(data []byte, lim pickle.Limits) (py.Value, error) {
 	v, err := pickle.LoadsWith(data, lim)
 	if err != nil {
-		switch {
-		case errors.Is(err, pickle.ErrLimit):
-			return py.None, fmt.Errorf("%w: %w", ErrTooLarge, err)
-		case errors.Is(err, pickle.ErrUnsupported):
-			return py.None, fmt.Errorf("%w: %w", ErrUnsupported, err)
-		}
-		return py.None, fmt.Errorf("%w: %w", ErrMalformed, err)
+		return py.None, pickleError(err)
 	}
 	return v, nil
+}
+
+// pickleError wraps a pickle reader error in this package's sentinel.
+func pickleError(err error) error {
+	switch {
+	case errors.Is(err, pickle.ErrLimit):
+		return fmt.Errorf("%w: %w", ErrTooLarge, err)
+	case errors.Is(err, pickle.ErrUnsupported):
+		return fmt.Errorf("%w: %w", ErrUnsupported, err)
+	}
+	return fmt.Errorf("%w: %w", ErrMalformed, err)
 }
 
 // SerializerByName returns the serializer for a short name ("pickle",
