@@ -2,22 +2,19 @@ package codec
 
 import (
 	"bytes"
-	"compress/flate"
-	"compress/zlib"
 	"encoding/binary"
 	"errors"
 	"fmt"
 	"hash/crc32"
-	"io"
 	"runtime"
 	"strings"
 	"sync"
 
-	kgzip "github.com/klauspost/compress/gzip"
-	kzlib "github.com/klauspost/compress/zlib"
 	"github.com/klauspost/compress/zstd"
 	"github.com/pierrec/lz4/v4"
 	"github.com/ulikunitz/xz"
+
+	"github.com/djsession/djsession/signing/pyzlib"
 )
 
 // Compressor is a django-redis COMPRESSOR (spec §7.4).
@@ -92,8 +89,8 @@ func (IdentityCompressor) Decompress(data []byte, limit int) ([]byte, error) {
 }
 
 // ZlibCompressor is django-redis's ZlibCompressor: zlib container at level 6
-// for data longer than 15 bytes. The writer (klauspost/compress) does not
-// produce CPython's bytes, only an equivalent stream. Every decompression failure is
+// for data longer than 15 bytes, the same bytes as django-redis writes
+// (zlib.compress(value, 6)). Every decompression failure is
 // ErrNotCompressed (Python's zlib.error); data after the end of the stream is
 // ignored, as zlib.decompress does.
 type ZlibCompressor struct{}
@@ -114,69 +111,29 @@ func (ZlibCompressor) Decompress(data []byte, limit int) ([]byte, error) {
 	return zlibDecompress(data, limitOrDefault(limit))
 }
 
-// zlibWriters pools zlib writers per level: a deflate writer costs
-// ~800 KB to set up.
-var zlibWriters [10]sync.Pool
-
+// zlibCompress is zlib.compress(data, level), byte for byte as CPython
+// writes it (pyzlib follows zlib's deflate; level -1 is 6).
 func zlibCompress(data []byte, level int) ([]byte, error) {
-	var b bytes.Buffer
-	b.Grow(len(data)/2 + 16)
-	var w *kzlib.Writer
-	if level >= 0 && level <= 9 {
-		if pw, ok := zlibWriters[level].Get().(*kzlib.Writer); ok {
-			w = pw
-			w.Reset(&b)
-		}
-	}
-	if w == nil {
-		var err error
-		if w, err = kzlib.NewWriterLevel(&b, level); err != nil {
-			return nil, err
-		}
-	}
-	if _, err := w.Write(data); err != nil {
-		return nil, err
-	}
-	if err := w.Close(); err != nil {
-		return nil, err
-	}
-	if level >= 0 && level <= 9 {
-		w.Reset(nil)
-		zlibWriters[level].Put(w)
-	}
-	return b.Bytes(), nil
+	return pyzlib.Compress(nil, data, level)
 }
 
-var zlibReaders sync.Pool // of io.ReadCloser implementing zlib.Resetter
-
+// zlibDecompress is zlib.decompress(data), at most limit bytes: a preset
+// dictionary (Python's Z_NEED_DICT) and every other failure is
+// ErrNotCompressed (zlib.error); data after the stream is ignored.
 func zlibDecompress(data []byte, limit int) ([]byte, error) {
-	// A preset dictionary (FDICT) is Z_NEED_DICT to Python; Go would accept
-	// one whose id is that of the empty dictionary.
-	if len(data) >= 2 && data[1]&0x20 != 0 {
-		return nil, fmt.Errorf("%w: zlib: preset dictionary required", ErrNotCompressed)
+	out, err := pyzlib.Decompress(nil, data, limit)
+	switch {
+	case err == nil:
+		return out, nil
+	case errors.Is(err, pyzlib.ErrTooLarge):
+		return nil, fmt.Errorf("%w (more than %d bytes)", ErrTooLarge, limit)
 	}
-	src := bytes.NewReader(data)
-	var r io.ReadCloser
-	var err error
-	if pr, ok := zlibReaders.Get().(io.ReadCloser); ok {
-		if err = pr.(zlib.Resetter).Reset(src, nil); err == nil {
-			r = pr
-		}
-	} else {
-		r, err = zlib.NewReader(src)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("%w: zlib: %v", ErrNotCompressed, err)
-	}
-	out, err := readLimited(r, limit)
-	zlibReaders.Put(r)
-	if err != nil {
-		if errors.Is(err, ErrTooLarge) {
-			return nil, err
-		}
-		return nil, fmt.Errorf("%w: zlib: %v", ErrNotCompressed, err)
-	}
-	return out, nil
+	return nil, fmt.Errorf("%w: zlib: %v", ErrNotCompressed, trimPyzlib(err))
+}
+
+// trimPyzlib drops pyzlib's "pyzlib: " prefix from an error text.
+func trimPyzlib(err error) string {
+	return strings.TrimPrefix(err.Error(), "pyzlib: ")
 }
 
 // GzipCompressor is django-redis 6.0's GzipCompressor: gzip.compress(data)
@@ -194,34 +151,23 @@ type GzipCompressor struct{}
 // Name returns "gzip".
 func (GzipCompressor) Name() string { return "gzip" }
 
-// Compress gzips data longer than GzipMinLength at level 9.
+// Compress gzips data longer than GzipMinLength at level 9: the header
+// Python's gzip.compress writes (no name, XFL 2 for level 9, OS 255) with
+// a zero time, then the deflate body and trailer, which are CPython's
+// bytes.
 func (GzipCompressor) Compress(data []byte) ([]byte, error) {
 	if len(data) <= GzipMinLength {
 		return data, nil
 	}
-	var b bytes.Buffer
-	b.Grow(len(data)/2 + 32)
-	w, ok := gzipWriters.Get().(*kgzip.Writer)
-	if ok {
-		w.Reset(&b)
-	} else {
-		var err error
-		if w, err = kgzip.NewWriterLevel(&b, kgzip.BestCompression); err != nil {
-			return nil, err
-		}
-	}
-	if _, err := w.Write(data); err != nil {
+	out := make([]byte, 0, len(data)+len(data)>>8+64)
+	out = append(out, 0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 2, 0xff)
+	out, err := pyzlib.Deflate(out, data, 9)
+	if err != nil {
 		return nil, err
 	}
-	if err := w.Close(); err != nil {
-		return nil, err
-	}
-	w.Reset(nil)
-	gzipWriters.Put(w)
-	return b.Bytes(), nil
+	out = binary.LittleEndian.AppendUint32(out, crc32.ChecksumIEEE(data))
+	return binary.LittleEndian.AppendUint32(out, uint32(len(data))), nil
 }
-
-var gzipWriters sync.Pool
 
 // Decompress decodes gzip members as Python's gzip.decompress does.
 func (GzipCompressor) Decompress(data []byte, limit int) ([]byte, error) {
@@ -282,30 +228,27 @@ func gunzip(data []byte, limit int) ([]byte, error) {
 			}
 			p += 2
 		}
-		// Raw deflate body. bytes.Reader is an io.ByteReader, so flate
-		// reads no further than the end of the deflate stream.
-		br := bytes.NewReader(data[p:])
-		fr := flate.NewReader(br)
-		// Members are appended to one buffer under one limit: reading
-		// each into its own would allocate per member, and a few KB of
-		// 1 MiB members then cost far more than the limit.
+		// Raw deflate body: pyzlib reports where it ends. Members are
+		// appended to one buffer under one limit: reading each into its
+		// own would allocate per member, and a few KB of 1 MiB members
+		// then cost far more than the limit.
 		start := len(out)
 		if out == nil {
 			out = make([]byte, 0, min(512, limit+1))
 		}
-		grown, err := appendLimited(out, fr, limit)
+		grown, n, err := pyzlib.Inflate(out, data[p:], limit-start)
 		if err != nil {
-			if errors.Is(err, ErrTooLarge) {
+			switch {
+			case errors.Is(err, pyzlib.ErrTooLarge):
 				return nil, fmt.Errorf("%w (more than %d bytes)", ErrTooLarge, limit)
-			}
-			if errors.Is(err, io.ErrUnexpectedEOF) {
+			case errors.Is(err, pyzlib.ErrTruncated):
 				return nil, errGzipEOF
 			}
-			return nil, fmt.Errorf("%w: gzip: %v", ErrCorrupt, err)
+			return nil, fmt.Errorf("%w: gzip: %v", ErrCorrupt, trimPyzlib(err))
 		}
 		out = grown
 		member := out[start:]
-		rest := data[len(data)-br.Len():]
+		rest := data[p+n:]
 		if len(rest) < 8 {
 			return nil, errGzipEOF
 		}
