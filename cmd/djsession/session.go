@@ -27,6 +27,8 @@ var sessionCodecFlags = []flagSpec{
 	{name: "legacy-format", kind: flagBool,
 		help: "write what Django 3.1-3.2 with DEFAULT_HASHING_ALGORITHM='sha1' writes, for Django <= 3.0 readers " +
 			"(session_data: format L; signed_cookies: a SHA-1 signature)"},
+	{name: "herd", kind: flagBool,
+		help: "cache engines, django-redis: write what HerdClient stores, (Marker(), session, now + --cookie-age)"},
 }
 
 var sessionCodecCommands = []command{
@@ -63,8 +65,10 @@ newline, or as base64 text with --base64 (with --cache-format pymemcache the
 item's flags are 1, a pickle). --now fixes the signing timestamp.
 --legacy-format writes the pre-3.1 session_data format L, or a SHA-1 signed
 cookie: what Django 3.1-3.2 wrote with DEFAULT_HASHING_ALGORITHM = 'sha1',
-and what Django <= 3.0 reads.`,
-		flags: []string{"base64", "legacy-format"},
+and what Django <= 3.0 reads. --herd writes the value django-redis's
+HerdClient stores for a session saved now (--now) with --cookie-age as its
+age (pickle serializer only); decode reads such values without a flag.`,
+		flags: []string{"base64", "legacy-format", "herd"},
 		run:   runEncode,
 	},
 }
@@ -117,6 +121,27 @@ func (inv *invocation) sessionSettings() (*django.Settings, error) {
 		return nil, usagef("%s", strings.TrimPrefix(err.Error(), "django: "))
 	}
 	return s, nil
+}
+
+// encodeHerd wraps d as django-redis's HerdClient stores a session saved
+// now with --cookie-age as its age: deadline = now + age (spec §7.5).
+func (inv *invocation) encodeHerd(f codec.Format, d *py.Dict) ([]byte, error) {
+	dr, ok := f.(codec.DjangoRedis)
+	if !ok {
+		return nil, usagef("--herd applies to --cache-format django-redis")
+	}
+	age, err := inv.opts.CookieAge()
+	if err != nil {
+		return nil, err
+	}
+	if age <= 0 || age > cookieAgeLimit {
+		return nil, inv.opts.optErr("cookie-age", "must be a positive number of seconds below 2^31, got %d", age)
+	}
+	raw, err := dr.EncodeHerd(py.DictOf(d), inv.opts.Clock().Unix()+age)
+	if err != nil {
+		return nil, usagef("cannot store the session as HerdClient does: %s", trimLibPrefixes(err))
+	}
+	return raw, nil
 }
 
 // isCacheEngine reports whether the engine keeps sessions in a cache (whose
@@ -201,6 +226,9 @@ func (inv *invocation) checkCodecFlags(engine string) error {
 	}
 	if _, ok := inv.flag("cache-flags"); ok && !cache {
 		return usagef("--cache-flags applies to the cache engines (cache, cached_db)")
+	}
+	if inv.boolFlag("herd") && !cache {
+		return usagef("--herd applies to the cache engines (cache, cached_db)")
 	}
 	if inv.boolFlag("legacy-format") && cache {
 		return usagef("--legacy-format applies to session_data (db, cached_db and file stores) and signed cookies, not to raw cache values")
@@ -473,8 +501,12 @@ func runEncode(inv *invocation) error {
 		if err != nil {
 			return err
 		}
-		raw, _, err := f.Encode(py.DictOf(d))
-		if err != nil {
+		var raw []byte
+		if inv.boolFlag("herd") {
+			if raw, err = inv.encodeHerd(f, d); err != nil {
+				return err
+			}
+		} else if raw, _, err = f.Encode(py.DictOf(d)); err != nil {
 			return usagef("cannot store the session in this cache format: %s", trimLibPrefixes(err))
 		}
 		if inv.boolFlag("base64") {

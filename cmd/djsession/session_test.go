@@ -490,7 +490,7 @@ func FuzzDecode(f *testing.F) {
 }
 
 // TestDecodeHerdValue: decode reads a value django-redis's HerdClient
-// stored — the pickle of (Marker(), session, deadline) — as the session
+// stored, and encode --herd writes one, — the pickle of (Marker(), session, deadline) — as the session
 // inside, raw and in base64. The bytes are spec §9.8's Herd tuple
 // (Marker(), {'a': 1}, 1700000060) at protocol 4, as django-redis wrote
 // it; a Marker anywhere else is still refused.
@@ -505,10 +505,26 @@ func TestDecodeHerdValue(t *testing.T) {
 	expectDecoded(t, append([]string{"decode"}, args...), string(raw), want)
 	expectDecoded(t, append([]string{"decode", "--base64"}, args...), base64.StdEncoding.EncodeToString(raw), want)
 
+	// encode --herd writes the same bytes for a session saved at
+	// 1700000000 with a 60-second age.
+	out, errOut, code := runCLI(t, append([]string{"encode", "--herd", "--now", "1700000000", "--cookie-age", "60"}, args...), nil, `{"a": 1}`)
+	if code != 0 || errOut != "" || out != string(raw) {
+		t.Fatalf("encode --herd: exit %d, stderr %q\n got %x\nwant %x", code, errOut, out, raw)
+	}
+	for _, bad := range [][]string{
+		{"encode", "--herd", "--engine", "cache", "--cache-serializer", "json"}, // django-redis cannot either
+		{"encode", "--herd", "--engine", "cache", "--cache-format", "django"},
+		{"encode", "--herd", "--engine", "db", "--secret-key", "k"},
+	} {
+		if out, errOut, code := runCLI(t, bad, nil, `{"a": 1}`); code != 2 || out != "" || errOut == "" {
+			t.Errorf("%q: exit %d, stdout %q, stderr %q; want a usage error", bad, code, out, errOut)
+		}
+	}
+
 	// A bare Marker (pickle.dumps(Marker(), 4) by CPython with django-redis
 	// 5.2's class) is not a session.
 	bad, _ := hex.DecodeString("8004952a000000000000008c18646a616e676f5f72656469732e636c69656e742e68657264948c064d61726b65729493942981942e")
-	out, errOut, code := runCLI(t, append([]string{"decode"}, args...), nil, string(bad))
+	out, errOut, code = runCLI(t, append([]string{"decode"}, args...), nil, string(bad))
 	if code != 1 || out != "" || errOut == "" {
 		t.Fatalf("bare Marker: exit %d, stdout %q, stderr %q; want exit 1 with a message", code, out, errOut)
 	}
