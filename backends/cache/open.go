@@ -396,7 +396,7 @@ func newRedisFromConfig(cfg *Config, o *options, seconds bool) (Client, error) {
 			addrs[i] = l.Addr
 		}
 		base := o.redisOptions(cfg, first)
-		fc := redis.NewFailoverClient(&redis.FailoverOptions{
+		fo := &redis.FailoverOptions{
 			MasterName:            cfg.MasterName,
 			SentinelAddrs:         addrs,
 			SentinelUsername:      cfg.SentinelUsername,
@@ -414,9 +414,17 @@ func newRedisFromConfig(cfg *Config, o *options, seconds bool) (Client, error) {
 			ContextTimeoutEnabled: true,
 			DisableIdentity:       true,
 			TLSConfig:             base.TLSConfig,
-		})
+		}
+		fc := redis.NewFailoverClient(fo)
 		c.write = fc
 		c.owned = []redis.UniversalClient{fc}
+		if cfg.SentinelReplicaReads {
+			ro := *fo
+			ro.ReplicaOnly = true
+			rc := redis.NewFailoverClient(&ro)
+			c.reads = []redis.UniversalClient{rc}
+			c.owned = append(c.owned, rc)
+		}
 	case Cluster:
 		first := cfg.Locations[0]
 		addrs := make([]string, len(cfg.Locations))

@@ -144,7 +144,7 @@ func TestSentinel(t *testing.T) {
 	t.Parallel()
 	sentinelBin := needBinary(t, "redis-sentinel")
 	primary := startRedis(t, false)
-	startRedis(t, false, "--replicaof", "127.0.0.1", strconv.Itoa(primary))
+	replica := startRedis(t, false, "--replicaof", "127.0.0.1", strconv.Itoa(primary))
 	sport := freePort(t, false)
 	dir := t.TempDir()
 	conf := filepath.Join(dir, "sentinel.conf")
@@ -180,6 +180,49 @@ func TestSentinel(t *testing.T) {
 	defer rc.Close()
 	if n, err := rc.Exists(ctx, st.CacheKey(key)).Result(); err != nil || n != 1 {
 		t.Fatalf("session not on the primary's db 2: %v %v", n, err)
+	}
+
+	// replica_reads: Load reads a replica, as django-redis's
+	// SentinelClient does, once the sentinel knows one.
+	waitFor(t, "the sentinel to know the replica", 30*time.Second, func() bool {
+		ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
+		defer cancel()
+		r, err := sc.Replicas(ctx, "djsmaster").Result()
+		return err == nil && len(r) > 0
+	})
+	str, err := Open(url+"?replica_reads=true", s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer str.Close()
+	getranges := func(port int) int {
+		c := redis.NewClient(&redis.Options{Addr: addr(port)})
+		defer c.Close()
+		info, err := c.Info(ctx, "commandstats").Result()
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, rest, ok := strings.Cut(info, "cmdstat_getrange:calls=")
+		if !ok {
+			return 0
+		}
+		n, _ := strconv.Atoi(rest[:strings.IndexByte(rest, ',')])
+		return n
+	}
+	before := getranges(primary)
+	key2, _ := django.NewSessionKey()
+	if err := str.Save(ctx, record(key2, 60, "c", "d"), true); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the session to reach the replica", 10*time.Second, func() bool {
+		d, found, err := str.Load(ctx, key2)
+		return err == nil && found && d.Len() == 1
+	})
+	if n := getranges(replica); n == 0 {
+		t.Errorf("replica_reads: the replica answered no GETRANGE")
+	}
+	if after := getranges(primary); after != before {
+		t.Errorf("replica_reads: the primary answered %d GETRANGE", after-before)
 	}
 }
 

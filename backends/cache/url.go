@@ -49,7 +49,8 @@ const (
 	// Sentinel is a Redis primary found through Sentinel (go-redis's
 	// FailoverClient). Reads and writes both go to the primary, where
 	// django-redis's SentinelClient reads from replicas: a session just
-	// written is always read back.
+	// written is always read back. ?replica_reads=true reads as
+	// django-redis does (Config.SentinelReplicaReads).
 	Sentinel
 	// Cluster is Redis Cluster (go-redis's ClusterClient); listing scans
 	// every primary.
@@ -106,6 +107,12 @@ type Config struct {
 	DB int
 	// SentinelUsername and SentinelPassword authenticate to the sentinels.
 	SentinelUsername, SentinelPassword string
+	// SentinelReplicaReads sends a Sentinel store's reads (Load, Exists,
+	// List) to a replica, as django-redis's SentinelClient reads, from
+	// ?replica_reads=true. Off by default: reads go to the primary, so a
+	// session just saved is always read back (a replica may lag behind).
+	// With no replica up, reads go to the primary.
+	SentinelReplicaReads bool
 
 	// Format is the value format: "django-redis", "django", "pymemcache"
 	// or "pylibmc" ("" = the default of the backend).
@@ -161,7 +168,8 @@ func badURL(format string, args ...any) error {
 // OPTIONS): key_prefix, version, format (django-redis | django |
 // pymemcache | pylibmc), serializer, compressor, pickle_version (django-redis
 // class paths or short names), db, username, password, sentinels,
-// sentinel_username, sentinel_password, client_class (DefaultClient,
+// sentinel_username, sentinel_password, replica_reads (Sentinel: read
+// from a replica, see Config.SentinelReplicaReads), client_class (DefaultClient,
 // ShardClient, SentinelClient, HerdClient), herd_timeout
 // (CACHE_HERD_TIMEOUT, seconds, HerdClient only; default 60),
 // socket_connect_timeout / connect_timeout /
@@ -554,6 +562,10 @@ func (c *Config) parseOptions(q map[string]string) error {
 			c.SentinelPassword = v
 		case "sentinel_username":
 			c.SentinelUsername = v
+		case "replica_reads":
+			if c.SentinelReplicaReads, err = strconv.ParseBool(v); err != nil {
+				return badURL("bad replica_reads %q (want true or false)", v)
+			}
 		case "socket_connect_timeout", "connect_timeout", "dial_timeout":
 			if c.DialTimeout, err = parseSeconds(k, v); err != nil {
 				return err
@@ -589,6 +601,9 @@ func (c *Config) parseOptions(q map[string]string) error {
 				return badURL("bad herd_timeout %q", v)
 			}
 		}
+	}
+	if c.SentinelReplicaReads && c.Topology != Sentinel {
+		return badURL("replica_reads applies to Sentinel (Django's primary + replicas list reads replicas already)")
 	}
 	if c.Herd && c.Format != "" && c.Format != "django-redis" && c.Format != "django_redis" {
 		return badURL("HerdClient is a django-redis client; format %q is not", c.Format)

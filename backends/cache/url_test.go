@@ -59,8 +59,8 @@ func TestParseURL(t *testing.T) {
 			MasterName: "mymaster", DB: 3, SentinelPassword: "sp", Locations: []Location{
 				{Name: "s1", Network: "tcp", Addr: "s1:26379", Password: "pw"},
 				{Name: "s2:26380", Network: "tcp", Addr: "s2:26380", Password: "pw"}}}},
-		{"redis://mymaster/1?client_class=django_redis.client.SentinelClient&sentinels=s1:26379,s2", Config{Backend: Redis,
-			Topology: Sentinel, MasterName: "mymaster", DB: 1, Locations: []Location{
+		{"redis://mymaster/1?client_class=django_redis.client.SentinelClient&sentinels=s1:26379,s2&replica_reads=1", Config{Backend: Redis,
+			Topology: Sentinel, MasterName: "mymaster", DB: 1, SentinelReplicaReads: true, Locations: []Location{
 				{Name: "s1:26379", Network: "tcp", Addr: "s1:26379"},
 				{Name: "s2", Network: "tcp", Addr: "s2:26379"}}}},
 		{"redis+cluster://n1:7000,n2:7001?read_timeout=100ms&write_timeout=1", Config{Backend: Redis, Topology: Cluster,
@@ -98,6 +98,7 @@ func TestParseURLErrors(t *testing.T) {
 		"redis://h?herd_timeout=60", "redis://h?client_class=django_redis.client.ShardClient&herd_timeout=60",
 		"memcache://h?herd_timeout=60", "redis://h?client_class=django_redis.client.NopeClient", "redis://[::1/0",
 		"redis+sentinel://s1/", "redis+sentinel://s1/m/x", "redis+cluster://n1/1",
+		"redis+sentinel://s1/m?replica_reads=maybe", "redis://h?replica_reads=true", "redis+cluster://n1?replica_reads=1",
 		"redis://m/0?client_class=django_redis.client.SentinelClient", "memcache://", "memcache://h?format=django",
 		"redis://h?format=pylibmc", "redis://h?format=nope", "redis://h?socket_timeout=-1",
 		"redis://h?pool_size=-3", "redis://:%zz@h", "redis://h?a=%zz",
