@@ -85,30 +85,6 @@ func TestHerdOptions(t *testing.T) {
 	}
 }
 
-// TestConformanceRedisHerd: the store suite over HerdClient values. With
-// CACHE_HERD_TIMEOUT 0 a session is gone at its expiry, as the suite
-// expects (with more, HerdClient serves it stale for a while).
-func TestConformanceRedisHerd(t *testing.T) {
-	for _, tc := range []struct {
-		name string
-		opts []Option
-	}{
-		{"pickle", []Option{WithHerd(0)}},
-		{"pickle-zlib", []Option{WithHerd(0), WithCompressor("zlib")}},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			storetest.Run(t, storetest.Harness{
-				New: func(t *testing.T, s *django.Settings) django.Store {
-					st, _ := openRedis(t, s, tc.opts...)
-					return st
-				},
-				RealTimeExpiry: true,
-				NoClearExpired: true,
-			})
-		})
-	}
-}
-
 // fixedSettings returns settings whose clock reads now.
 func fixedSettings(now time.Time) *django.Settings {
 	s, _ := storetest.Settings()
@@ -500,17 +476,7 @@ func djangoHerdInterop(t *testing.T, ru string, herdTimeout int) {
 		}
 		t.Cleanup(func() { st.Close() })
 		stores[a.name] = st
-		for _, extra := range []bool{false, true} {
-			sess := django.NewSession(ctx, st, s, "")
-			for _, e := range interopData(t, extra).Entries() {
-				k, _ := e.Key.Str()
-				sess.Set(k, e.Value)
-			}
-			if err := sess.Save(false); err != nil {
-				t.Fatalf("%s: save: %v", a.name, err)
-			}
-			read[a.name] = append(read[a.name], sess.SessionKey())
-		}
+		read[a.name] = saveInteropSessions(ctx, t, st, s, a.name, true)
 		write[a.name] = []json.RawMessage{interopInput(false), interopInput(true)}
 		if a.name == "herd_pickle" {
 			// Stale beyond the herd timeout, and plain (no Herd).
@@ -524,21 +490,8 @@ func djangoHerdInterop(t *testing.T, ru string, herdTimeout int) {
 				t.Fatal(err)
 			}
 			t.Cleanup(func() { plain.Close() })
-			for _, st := range []*Store{old, plain} {
-				sess := django.NewSession(ctx, st, s, "")
-				for _, e := range interopData(t, false).Entries() {
-					k, _ := e.Key.Str()
-					sess.Set(k, e.Value)
-				}
-				if err := sess.Save(false); err != nil {
-					t.Fatal(err)
-				}
-				if st == old {
-					staleKeys = append(staleKeys, sess.SessionKey())
-				} else {
-					plainKeys = append(plainKeys, sess.SessionKey())
-				}
-			}
+			staleKeys = append(staleKeys, saveInteropSessions(ctx, t, old, s, "stale", false)...)
+			plainKeys = append(plainKeys, saveInteropSessions(ctx, t, plain, s, "plain", false)...)
 			read[a.name] = append(read[a.name], staleKeys[0], plainKeys[0])
 		}
 	}

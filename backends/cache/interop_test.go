@@ -2,6 +2,7 @@ package cache
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"os"
 	"os/exec"
@@ -114,6 +115,28 @@ func interopData(t testing.TB, extra bool) *py.Dict {
 }
 
 // interopInput returns the same data as djs.py input, keys in order.
+// saveInteropSessions saves interopData(false), and interopData(true) when
+// withExtra, as new sessions in st and returns their keys.
+func saveInteropSessions(ctx context.Context, t testing.TB, st *Store, s *django.Settings, name string, withExtra bool) []string {
+	t.Helper()
+	var keys []string
+	for _, extra := range []bool{false, true} {
+		if extra && !withExtra {
+			continue
+		}
+		sess := django.NewSession(ctx, st, s, "")
+		for _, e := range interopData(t, extra).Entries() {
+			k, _ := e.Key.Str()
+			sess.Set(k, e.Value)
+		}
+		if err := sess.Save(false); err != nil {
+			t.Fatalf("%s: save: %v", name, err)
+		}
+		keys = append(keys, sess.SessionKey())
+	}
+	return keys
+}
+
 func interopInput(extra bool) json.RawMessage {
 	if !extra {
 		return json.RawMessage(interopBase)
@@ -207,20 +230,7 @@ func TestDjangoInterop(t *testing.T) {
 		t.Cleanup(func() { st.Close() })
 		stores[a.name] = st
 		// Ours: [base, base+extra where the serializer carries it].
-		for _, extra := range []bool{false, true} {
-			if extra && !a.pickle {
-				continue
-			}
-			sess := django.NewSession(ctx, st, s, "")
-			for _, e := range interopData(t, extra).Entries() {
-				k, _ := e.Key.Str()
-				sess.Set(k, e.Value)
-			}
-			if err := sess.Save(false); err != nil {
-				t.Fatalf("%s: save: %v", a.name, err)
-			}
-			read[a.name] = append(read[a.name], sess.SessionKey())
-		}
+		read[a.name] = saveInteropSessions(ctx, t, st, s, a.name, a.pickle)
 		write[a.name] = []json.RawMessage{interopInput(false)}
 		if a.pickle {
 			write[a.name] = append(write[a.name], interopInput(true))

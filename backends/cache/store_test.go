@@ -22,6 +22,11 @@ func TestConformanceRedis(t *testing.T) {
 		{"django-redis-json-zlib", []Option{WithSerializer("json"), WithCompressor("zlib")}},
 		{"django-redis-msgpack-lz4", []Option{WithSerializer("msgpack"), WithCompressor("lz4")}},
 		{"django", []Option{WithFormatName("django")}},
+		// HerdClient values. With CACHE_HERD_TIMEOUT 0 a session is gone at
+		// its expiry, as the suite expects (with more, HerdClient serves it
+		// stale for a while).
+		{"herd-pickle", []Option{WithHerd(0)}},
+		{"herd-pickle-zlib", []Option{WithHerd(0), WithCompressor("zlib")}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			storetest.Run(t, storetest.Harness{

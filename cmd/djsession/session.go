@@ -93,12 +93,9 @@ func (inv *invocation) sessionSettings() (*django.Settings, error) {
 		return nil, err
 	}
 	s.SessionCookieName = name
-	age, err := o.CookieAge()
+	age, err := inv.cookieAge()
 	if err != nil {
 		return nil, err
-	}
-	if age <= 0 || age > cookieAgeLimit {
-		return nil, o.optErr("cookie-age", "must be a positive number of seconds below 2^31, got %d", age)
 	}
 	s.SessionCookieAge = int(age)
 	ser, err := o.Serializer()
@@ -130,18 +127,28 @@ func (inv *invocation) encodeHerd(f codec.Format, d *py.Dict) ([]byte, error) {
 	if !ok {
 		return nil, usagef("--herd applies to --cache-format django-redis")
 	}
-	age, err := inv.opts.CookieAge()
+	age, err := inv.cookieAge()
 	if err != nil {
 		return nil, err
-	}
-	if age <= 0 || age > cookieAgeLimit {
-		return nil, inv.opts.optErr("cookie-age", "must be a positive number of seconds below 2^31, got %d", age)
 	}
 	raw, err := dr.EncodeHerd(py.DictOf(d), inv.opts.Clock().Unix()+age)
 	if err != nil {
 		return nil, usagef("cannot store the session as HerdClient does: %s", trimLibPrefixes(err))
 	}
 	return raw, nil
+}
+
+// cookieAge returns --cookie-age, checked to be positive and below
+// cookieAgeLimit.
+func (inv *invocation) cookieAge() (int64, error) {
+	age, err := inv.opts.CookieAge()
+	if err != nil {
+		return 0, err
+	}
+	if age <= 0 || age > cookieAgeLimit {
+		return 0, inv.opts.optErr("cookie-age", "must be a positive number of seconds below 2^31, got %d", age)
+	}
+	return age, nil
 }
 
 // isCacheEngine reports whether the engine keeps sessions in a cache (whose
