@@ -4,7 +4,9 @@
 // zlib "." flag, URL-safe base64), base62 timestamps, and the signed-cookie
 // scheme of set_signed_cookie/get_signed_cookie with its legacy and v2
 // salts. What Django 1.11–6.1 write, it reads; what it writes, they read
-// (spec §1–2 of django-formats.md).
+// (spec §1–2 of django-formats.md). For the same value, key and time its
+// tokens are the bytes Django writes, compressed ones included: package
+// pyzlib writes the stream CPython's zlib.compress does.
 //
 // # Keys
 //
@@ -34,9 +36,6 @@
 //     dumps(salt="") means TimestampSignerSalt, so pass that explicitly.
 //   - Max ages are time.Durations, and "no max age" is the method without
 //     MaxAge in its name, not a nil.
-//   - Compressed payloads use Go's zlib, whose stream differs from
-//     CPython's: Django reads ours and we read Django's, but compressed
-//     tokens are not byte-identical. Uncompressed ones are.
 //   - Decompression is bounded (Options.MaxDecompressedSize), Django's is
 //     not.
 //   - Empty fallback keys are refused; shake_128/shake_256, which Django
