@@ -72,10 +72,13 @@ func (s *Session) SetModified(m bool) { s.modified = m }
 // session that could not be read is never overwritten.
 func (s *Session) Err() error { return s.loadErr }
 
-// Load reads the session from the store now (Django's load()): a missing,
-// expired or tampered session becomes empty and loses its key, so the next
-// save creates a fresh one (Django never adopts an unknown key). It returns
-// only store failures.
+// Load reads the session from the store now (Django's load()): a missing or
+// expired session becomes empty and loses its key, so the next save creates
+// a fresh one (Django never adopts an unknown key). A record that is there
+// but does not decode (tampered, another SECRET_KEY) becomes empty too; it
+// keeps its key when the store is a StateLoader (db, file, cached_db, as in
+// Django), so the next save overwrites it, and loses it otherwise. It
+// returns only store failures.
 func (s *Session) Load() error {
 	s.data = nil
 	s.loadErr = nil
@@ -94,12 +97,29 @@ func (s *Session) dict() *py.Dict {
 		s.data = py.NewDict(0)
 		return s.data
 	}
-	d, found, err := s.store.Load(s.ctx, s.key)
+	var (
+		d     *py.Dict
+		state LoadState
+		err   error
+	)
+	if sl, ok := s.store.(StateLoader); ok {
+		d, state, err = sl.LoadState(s.ctx, s.key)
+	} else {
+		var found bool
+		d, found, err = s.store.Load(s.ctx, s.key)
+		if found {
+			state = LoadFound
+		}
+	}
 	switch {
 	case err != nil:
 		s.loadErr = err
 		s.data = py.NewDict(0)
-	case !found || d == nil:
+	case state == LoadCorrupt:
+		// Django's db, file and cached_db backends: decode() gives {} and
+		// the key stays (spec §3.6).
+		s.data = py.NewDict(0)
+	case state != LoadFound || d == nil:
 		s.key = ""
 		s.data = py.NewDict(0)
 	default:

@@ -82,6 +82,46 @@ type Store interface {
 	List(ctx context.Context, fn func(Info) error) error
 }
 
+// LoadState is what a load found under a key.
+type LoadState uint8
+
+const (
+	// LoadMissing: no live record (none, or expired): Django drops the key.
+	LoadMissing LoadState = iota
+	// LoadFound: a live record whose data decoded.
+	LoadFound
+	// LoadCorrupt: a live record whose data does not decode (tampered, or
+	// written with another SECRET_KEY). Django's db, file and cached_db
+	// backends load it as an empty session and keep the key, so a later
+	// save overwrites the record in place and the cookie is left alone
+	// (spec §3.6, §3.9.1, §3.9.4).
+	LoadCorrupt
+)
+
+// String returns "missing", "found" or "corrupt".
+func (s LoadState) String() string {
+	switch s {
+	case LoadFound:
+		return "found"
+	case LoadCorrupt:
+		return "corrupt"
+	default:
+		return "missing"
+	}
+}
+
+// StateLoader is implemented by stores that can tell a live record whose
+// data does not decode from a missing one: the db, file and cached_db
+// backends. Session uses it to keep the key of a corrupt record with empty
+// data, as Django does; with other stores (the cache backends, where Django
+// drops the key too, and signed cookies) a corrupt record is a missing one.
+// Store.Load of such a store reports LoadCorrupt as not found.
+type StateLoader interface {
+	// LoadState returns the data under key and what was found. data is
+	// non-nil only with LoadFound.
+	LoadState(ctx context.Context, key string) (data *py.Dict, state LoadState, err error)
+}
+
 // MaxCreateAttempts bounds Session.Create's retries on key collisions.
 // Django's database backend loops forever and its cache backend tries
 // 10,000 times; with 36³² possible keys a second collision in a row means a

@@ -37,7 +37,7 @@ import (
 // exactly the row's remaining life, as Django does; without it, the cache
 // is filled only when the session's own _session_expiry says when it ends.
 type ExpiryLoader interface {
-	LoadExpiry(ctx context.Context, key string) (data *py.Dict, expireDate time.Time, found bool, err error)
+	LoadExpiry(ctx context.Context, key string) (data *py.Dict, expireDate time.Time, state django.LoadState, err error)
 }
 
 // Store is the cached_db engine. It is safe for concurrent use.
@@ -117,25 +117,58 @@ func (s *Store) Close() error {
 }
 
 // Load reads the cache, then the database on a miss, filling the cache
-// with the database's data (Django's read-through load).
+// with the database's data (Django's read-through load). A row that fails
+// verification is not found here; LoadState tells it apart.
 func (s *Store) Load(ctx context.Context, key string) (*py.Dict, bool, error) {
+	d, state, err := s.LoadState(ctx, key)
+	return d, state == django.LoadFound, err
+}
+
+// LoadState is Load that reports a database row that fails verification
+// as django.LoadCorrupt. As Django does, the empty dict its decode gives is
+// then cached for the row's remaining life, so later loads find an empty
+// session under the same key.
+func (s *Store) LoadState(ctx context.Context, key string) (*py.Dict, django.LoadState, error) {
 	data, found, err := s.cache.Load(ctx, key)
 	if err == nil && found {
-		return data, true, nil
+		return data, django.LoadFound, nil
 	}
 	if err != nil {
 		// Django reads any cache error as a miss; the database decides.
 		s.logger.WarnContext(ctx, "cached_db: reading the cache failed; using the database", "error", err)
 	}
-	var expire time.Time
-	if el, ok := s.db.(ExpiryLoader); ok {
-		data, expire, found, err = el.LoadExpiry(ctx, key)
-	} else {
+	var (
+		expire time.Time
+		state  django.LoadState
+	)
+	switch db := s.db.(type) {
+	case ExpiryLoader:
+		data, expire, state, err = db.LoadExpiry(ctx, key)
+	case django.StateLoader:
+		data, state, err = db.LoadState(ctx, key)
+	default:
 		data, found, err = s.db.Load(ctx, key)
+		if found {
+			state = django.LoadFound
+		}
 	}
-	if err != nil || !found {
-		return nil, false, err
+	if err != nil || state == django.LoadMissing {
+		return nil, django.LoadMissing, err
 	}
+	if state == django.LoadCorrupt || data == nil {
+		data = py.NewDict(0)
+	}
+	s.fill(ctx, key, data, expire)
+	if state == django.LoadCorrupt {
+		return nil, django.LoadCorrupt, nil
+	}
+	return data, django.LoadFound, nil
+}
+
+// fill caches data read from the database for the session's remaining
+// life: the row's expire_date, or without it the data's own expiry date
+// (none: not cached). A cache error is logged, as Django logs it.
+func (s *Store) fill(ctx context.Context, key string, data *py.Dict, expire time.Time) {
 	now := s.settings.Now()
 	if expire.IsZero() {
 		// Without the row's expire_date, only an explicit expiry date in
@@ -143,7 +176,7 @@ func (s *Store) Load(ctx context.Context, key string) (*py.Dict, bool, error) {
 		exp, _ := data.GetStr(django.ExpiryKey)
 		if _, isDate := exp.Str(); !isDate {
 			if _, isDT := exp.DateTime(); !isDT {
-				return data, true, nil
+				return
 			}
 		}
 		expire = django.ExpiryDate(s.settings, now, exp)
@@ -152,7 +185,6 @@ func (s *Store) Load(ctx context.Context, key string) (*py.Dict, bool, error) {
 	if err := s.cache.Set(ctx, key, data, age); err != nil {
 		s.logger.ErrorContext(ctx, "cached_db: error saving to cache", "error", err)
 	}
-	return data, true, nil
 }
 
 // Exists reports whether the cache or the database has the session

@@ -294,3 +294,60 @@ func TestVectors(t *testing.T) {
 		})
 	}
 }
+
+// TestCorruptRowKeepsKey: a database row that fails verification (written
+// with another SECRET_KEY), no cache entry. Django's cached_db load()
+// decodes it to {}, keeps the key and caches the {} for the row's life
+// (spec §3.9.3); so do we. Checked against Django 3.2 on a second row.
+func TestCorruptRowKeepsKey(t *testing.T) {
+	s, _ := storetest.Settings()
+	s.Clock = nil
+	f := newFixture(t, s, "")
+	ctx := testCtx(t)
+	other := *s
+	other.SecretKey = "another-secret-key-for-this-test"
+	foreign, err := db.Open(f.dbURL, &other)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer foreign.Close()
+	var keys []string
+	for range 2 {
+		sess := django.NewSession(ctx, foreign, &other, "")
+		sess.Set("a", py.Int(1))
+		if err := sess.Save(false); err != nil {
+			t.Fatal(err)
+		}
+		keys = append(keys, sess.SessionKey())
+	}
+
+	if _, state, err := f.st.LoadState(ctx, keys[0]); err != nil || state != django.LoadCorrupt {
+		t.Fatalf("LoadState: %v, %v", state, err)
+	}
+	if d, found, err := f.cache.Load(ctx, keys[0]); err != nil || !found || d.Len() != 0 {
+		t.Fatalf("cache after the corrupt load: %v %v %v (Django caches {})", d, found, err)
+	}
+	sess := django.NewSession(ctx, f.st, s, keys[0])
+	if sess.Data().Len() != 0 || sess.SessionKey() != keys[0] {
+		t.Fatalf("session: key %q, %d items", sess.SessionKey(), sess.Data().Len())
+	}
+
+	caches, _ := json.Marshal(map[string]any{"default": map[string]any{
+		"BACKEND": "django_redis.cache.RedisCache", "LOCATION": redisURL(t), "KEY_PREFIX": f.prefix}})
+	env := []string{"SESSION_ENGINE=cached_db", "DATABASE_URL=" + f.dbURL, "DJS_CACHES=" + string(caches),
+		"DJANGO_SECRET_KEY=" + s.SecretKey}
+	res := runDjango(t, env, []map[string]any{{"op": "read", "session_key": keys[1]}})
+	var r struct {
+		Data     json.RawMessage `json:"data"`
+		Survived bool            `json:"survived"`
+	}
+	if err := json.Unmarshal(res[0], &r); err != nil {
+		t.Fatal(err)
+	}
+	if !r.Survived || string(r.Data) != "{}" {
+		t.Fatalf("Django on a corrupt row: kept the key %v, data %s (the test expects true, {})", r.Survived, r.Data)
+	}
+	if d, found, err := f.cache.Load(ctx, keys[1]); err != nil || !found || d.Len() != 0 {
+		t.Fatalf("Django's cache entry for the corrupt row: %v %v %v", d, found, err)
+	}
+}

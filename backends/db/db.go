@@ -21,6 +21,7 @@ import (
 
 	"github.com/djsession/djsession/django"
 	"github.com/djsession/djsession/pickle/py"
+	"github.com/djsession/djsession/signing"
 )
 
 // DefaultTable is the table of Django's Session model.
@@ -468,51 +469,61 @@ func (s *Store) readTime(v any) (time.Time, error) {
 // Load returns the session stored under key if its expire_date is after
 // now (Django's _get_session_from_db then decode). A missing, expired or
 // undecodable session (tampered, or signed with another SECRET_KEY) is
-// not found; only database failures are errors.
+// not found; only database failures are errors. LoadState tells the last
+// two apart.
 func (s *Store) Load(ctx context.Context, key string) (*py.Dict, bool, error) {
+	d, state, err := s.LoadState(ctx, key)
+	return d, state == django.LoadFound, err
+}
+
+// LoadState is Load that reports a live row whose session_data fails
+// verification as django.LoadCorrupt, which Session loads as Django does: empty,
+// keeping the key (spec §3.9.1).
+func (s *Store) LoadState(ctx context.Context, key string) (*py.Dict, django.LoadState, error) {
 	if !plausibleKey(key) {
-		return nil, false, nil
+		return nil, django.LoadMissing, nil
 	}
 	now, err := s.now()
 	if err != nil {
-		return nil, false, err
+		return nil, django.LoadMissing, err
 	}
 	ctx, cancel := s.opContext(ctx)
 	defer cancel()
 	row, err := s.queryRow(ctx, qLoad, key, now)
 	if err != nil {
-		return nil, false, fmt.Errorf("db: load session: %w", err)
+		return nil, django.LoadMissing, fmt.Errorf("db: load session: %w", err)
 	}
 	var data string
 	if err := row.Scan(&data); err != nil {
 		if errors.Is(err, sql.ErrNoRows) {
-			return nil, false, nil
+			return nil, django.LoadMissing, nil
 		}
-		return nil, false, fmt.Errorf("db: load session: %w", err)
+		return nil, django.LoadMissing, fmt.Errorf("db: load session: %w", err)
 	}
 	d, err := s.codec.Decode(data)
 	if err != nil {
-		return nil, false, nil
+		return nil, decodeFailure(err), nil
 	}
-	return d, true, nil
+	return d, django.LoadFound, nil
 }
 
-// LoadExpiry is Load that also returns the row's expire_date, which
-// cached_db needs to fill the cache for exactly the session's remaining
-// life (Django's get_expiry_age(expiry=s.expire_date)).
-func (s *Store) LoadExpiry(ctx context.Context, key string) (*py.Dict, time.Time, bool, error) {
+// LoadExpiry is LoadState that also returns the row's expire_date (for
+// LoadFound and LoadCorrupt), which cached_db needs to fill the cache for
+// exactly the session's remaining life (Django's
+// get_expiry_age(expiry=s.expire_date)).
+func (s *Store) LoadExpiry(ctx context.Context, key string) (*py.Dict, time.Time, django.LoadState, error) {
 	if !plausibleKey(key) {
-		return nil, time.Time{}, false, nil
+		return nil, time.Time{}, django.LoadMissing, nil
 	}
 	now, err := s.now()
 	if err != nil {
-		return nil, time.Time{}, false, err
+		return nil, time.Time{}, django.LoadMissing, err
 	}
 	ctx, cancel := s.opContext(ctx)
 	defer cancel()
 	row, err := s.queryRow(ctx, qLoadExpiry, key, now)
 	if err != nil {
-		return nil, time.Time{}, false, fmt.Errorf("db: load session: %w", err)
+		return nil, time.Time{}, django.LoadMissing, fmt.Errorf("db: load session: %w", err)
 	}
 	var (
 		data string
@@ -520,19 +531,31 @@ func (s *Store) LoadExpiry(ctx context.Context, key string) (*py.Dict, time.Time
 	)
 	if err := row.Scan(&data, &raw); err != nil {
 		if errors.Is(err, sql.ErrNoRows) {
-			return nil, time.Time{}, false, nil
+			return nil, time.Time{}, django.LoadMissing, nil
 		}
-		return nil, time.Time{}, false, fmt.Errorf("db: load session: %w", err)
+		return nil, time.Time{}, django.LoadMissing, fmt.Errorf("db: load session: %w", err)
 	}
 	exp, err := s.readTime(raw)
 	if err != nil {
-		return nil, time.Time{}, false, fmt.Errorf("db: load session: %w", err)
+		return nil, time.Time{}, django.LoadMissing, fmt.Errorf("db: load session: %w", err)
 	}
 	d, err := s.codec.Decode(data)
 	if err != nil {
-		return nil, time.Time{}, false, nil
+		return nil, exp, decodeFailure(err), nil
 	}
-	return d, exp, true, nil
+	return d, exp, django.LoadFound, nil
+}
+
+// decodeFailure classifies session_data that did not decode. Data that
+// fails verification (tampered, another SECRET_KEY) is corrupt: Django loads
+// it as {} and a later save overwrites the row. Data that verified but that
+// we cannot decode (over a bound of ours, a pickle we refuse) is reported
+// missing, so that it is never overwritten in place: Django may read it.
+func decodeFailure(err error) django.LoadState {
+	if errors.Is(err, signing.ErrBadSignature) {
+		return django.LoadCorrupt
+	}
+	return django.LoadMissing
 }
 
 // Exists reports whether a row with key exists, expired or not (Django's

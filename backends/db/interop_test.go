@@ -403,3 +403,71 @@ func weWriteDjangoReads(t *testing.T, u string, tc tzCase) {
 		}
 	}
 }
+
+// TestInteropCorruptRowKeepsKey: for a row that does not verify (written
+// with another SECRET_KEY), a missing row and an expired one, Django's
+// load() and our Session agree on whether the key is kept and on the data
+// (spec §3.6, §3.9.1): Django keeps the key of the corrupt row with {},
+// and drops the other two.
+func TestInteropCorruptRowKeepsKey(t *testing.T) {
+	djangotest.Require(t)
+	tc := tzCases(t)[0]
+	for _, d := range interopDatabases {
+		t.Run(d.name, func(t *testing.T) {
+			u := d.url(t)
+			djangotest.MustBatch(t, tc.env(u), op("migrate"))
+			s := tc.settings()
+			other := *s
+			other.SecretKey = "another-secret-key-for-this-test"
+			ctx := context.Background()
+			write := func(settings *django.Settings, expiry int) string {
+				st, err := Open(u, settings)
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer st.Close()
+				sess := django.NewSession(ctx, st, settings, "")
+				sess.Set("a", py.Int(1))
+				if expiry != 0 {
+					sess.SetExpirySeconds(expiry)
+				}
+				if err := sess.Save(false); err != nil {
+					t.Fatal(err)
+				}
+				return sess.SessionKey()
+			}
+			cases := []struct {
+				name     string
+				key      string
+				wantKept bool
+			}{
+				{"corrupt", write(&other, 0), true},
+				{"missing", "nosuchsessionkey0000000000000000", false},
+				{"expired", write(s, -60), false},
+			}
+			var ops []djangotest.Op
+			for _, c := range cases {
+				ops = append(ops, op("read", "session_key", c.key))
+			}
+			res := djangotest.MustBatch(t, tc.env(u), ops...)
+			st, err := Open(u, s)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer st.Close()
+			for i, c := range cases {
+				dj := decodeResult[djangoRead](t, res[i])
+				if dj.Survived != c.wantKept || string(dj.Data) != "{}" {
+					t.Fatalf("%s: Django kept the key: %v, data %s (the test expects kept=%v, {})", c.name, dj.Survived, dj.Data, c.wantKept)
+				}
+				sess := django.NewSession(ctx, st, s, c.key)
+				if n := sess.Data().Len(); n != 0 {
+					t.Errorf("%s: we loaded %d items, Django {}", c.name, n)
+				}
+				if kept := sess.SessionKey() == c.key; kept != dj.Survived {
+					t.Errorf("%s: we kept the key: %v, Django: %v", c.name, kept, dj.Survived)
+				}
+			}
+		})
+	}
+}

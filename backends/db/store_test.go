@@ -15,6 +15,7 @@ import (
 	"github.com/djsession/djsession/django"
 	"github.com/djsession/djsession/django/storetest"
 	"github.com/djsession/djsession/pickle/py"
+	"github.com/djsession/djsession/signing"
 )
 
 // database is one database the tests run against: a fresh, empty database
@@ -190,6 +191,77 @@ func TestTamperedRowIsNotFound(t *testing.T) {
 			if len(infos) != 1 || infos[0].Data != nil || infos[0].SessionKey != key {
 				t.Fatalf("List with the wrong key: %+v", infos)
 			}
+			if _, state, err := st2.LoadState(ctx, key); err != nil || state != django.LoadCorrupt {
+				t.Fatalf("LoadState with the wrong SECRET_KEY: %v, %v", state, err)
+			}
+
+			// Django (db backend, spec §3.9.1): decode gives {}, the key
+			// stays, and the next save updates that row.
+			sess2 := django.NewSession(ctx, st2, &other, key)
+			if sess2.Has("a") || sess2.SessionKey() != key || sess2.IsEmpty() {
+				t.Fatalf("corrupt row: key %q, empty %v", sess2.SessionKey(), sess2.IsEmpty())
+			}
+			sess2.Set("b", py.Int(2))
+			if err := sess2.Save(false); err != nil {
+				t.Fatal(err)
+			}
+			if sess2.SessionKey() != key {
+				t.Fatalf("save after a corrupt load moved the session to %q", sess2.SessionKey())
+			}
+			got, found, err := st2.Load(ctx, key)
+			if err != nil || !found || got.Len() != 1 || !got.Has(py.Str("b")) {
+				t.Fatalf("row after the save: %v %v %v", got, found, err)
+			}
+			if _, found, _ := st.Load(ctx, key); found {
+				t.Error("the row still verifies under the first SECRET_KEY")
+			}
+		})
+	}
+}
+
+// TestVerifiedUndecodableRowIsMissing: session_data that verifies but that
+// we cannot use (here a list, not a dict) is reported missing, not
+// corrupt, so a save never overwrites what Django itself may read.
+func TestVerifiedUndecodableRowIsMissing(t *testing.T) {
+	for _, d := range databases {
+		t.Run(d.name, func(t *testing.T) {
+			s, _ := storetest.Settings()
+			st := openStore(t, d, s)
+			ctx := context.Background()
+			codec, err := django.NewCodec(s)
+			if err != nil {
+				t.Fatal(err)
+			}
+			signer, err := signing.NewTimestampSigner([]byte(s.SecretKey), &signing.Options{Salt: s.KeySalt(), Clock: s.Clock})
+			if err != nil {
+				t.Fatal(err)
+			}
+			list, err := signer.SignObject(py.NewList(py.Int(1)), true)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := codec.Decode(list); !errors.Is(err, django.ErrNotADict) {
+				t.Fatalf("decoding a list: %v", err)
+			}
+			sess := django.NewSession(ctx, st, s, "")
+			sess.Set("a", py.Int(1))
+			if err := sess.Save(false); err != nil {
+				t.Fatal(err)
+			}
+			key := sess.SessionKey()
+			q := "UPDATE " + st.Table() + " SET session_data = ? WHERE session_key = ?"
+			if st.Dialect() == db.PostgreSQL {
+				q = "UPDATE " + st.Table() + " SET session_data = $1 WHERE session_key = $2"
+			}
+			if _, err := st.DB().ExecContext(ctx, q, list, key); err != nil {
+				t.Fatal(err)
+			}
+			if _, state, err := st.LoadState(ctx, key); err != nil || state != django.LoadMissing {
+				t.Fatalf("LoadState: %v, %v", state, err)
+			}
+			if sess := django.NewSession(ctx, st, s, key); sess.Has("a") || sess.SessionKey() != "" {
+				t.Fatalf("session kept key %q", sess.SessionKey())
+			}
 		})
 	}
 }
@@ -356,15 +428,15 @@ func TestLoadExpiry(t *testing.T) {
 			if err := sess.Save(false); err != nil {
 				t.Fatal(err)
 			}
-			d, exp, found, err := st.LoadExpiry(context.Background(), sess.SessionKey())
-			if err != nil || !found || d.Len() != 2 {
-				t.Fatalf("LoadExpiry: %v %v", found, err)
+			d, exp, state, err := st.LoadExpiry(context.Background(), sess.SessionKey())
+			if err != nil || state != django.LoadFound || d.Len() != 2 {
+				t.Fatalf("LoadExpiry: %v %v", state, err)
 			}
 			if want := s.Now().Add(600 * time.Second); !exp.Equal(want) {
 				t.Errorf("expire_date %v, want %v", exp, want)
 			}
-			if _, _, found, _ := st.LoadExpiry(context.Background(), "nosuchsession00000000000000000000"); found {
-				t.Error("missing key found")
+			if _, _, state, _ := st.LoadExpiry(context.Background(), "nosuchsession00000000000000000000"); state != django.LoadMissing {
+				t.Errorf("missing key: %v", state)
 			}
 		})
 	}

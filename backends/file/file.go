@@ -22,10 +22,11 @@ import (
 
 	"github.com/djsession/djsession/django"
 	"github.com/djsession/djsession/pickle/py"
+	"github.com/djsession/djsession/signing"
 )
 
 // MaxFileSize bounds how much of a session file is read: a larger file is
-// treated as corrupt (not found). Django reads any size.
+// not found (and never overwritten in place). Django reads any size.
 const MaxFileSize = 16 << 20
 
 // Store is the file backend. It is safe for concurrent use.
@@ -75,39 +76,64 @@ func (s *Store) path(key string) (string, bool) {
 	return filepath.Join(s.dir, s.settings.SessionCookieName+key), true
 }
 
-// read returns the session data in a file and its expiry date. ok is false
-// when the file is missing, empty, corrupt or expired.
-func (s *Store) read(path string) (data *py.Dict, expire time.Time, ok bool, err error) {
+// fileState is what read found in a session file.
+type fileState uint8
+
+const (
+	// fileMissing: no file, one over MaxFileSize, or one whose verified
+	// data we cannot decode (a bound of ours, or a pickle we refuse): not
+	// found, and never overwritten in place, since Django may read it.
+	fileMissing fileState = iota
+	fileLive
+	// fileExpired: present but past its age; Load and ClearExpired delete it.
+	fileExpired
+	// fileCorrupt: empty (Django's placeholder), or failing verification
+	// (tampered, another SECRET_KEY) within its age by mtime: Django loads
+	// {} and keeps the key.
+	fileCorrupt
+)
+
+// read returns the session data in a file (for fileLive, and for
+// fileExpired when it decoded), its expiry date and what the file is.
+func (s *Store) read(path string) (data *py.Dict, expire time.Time, state fileState, err error) {
 	f, err := os.Open(path)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
-			return nil, time.Time{}, false, nil
+			return nil, time.Time{}, fileMissing, nil
 		}
-		return nil, time.Time{}, false, fmt.Errorf("file sessions: %w", err)
+		return nil, time.Time{}, fileMissing, fmt.Errorf("file sessions: %w", err)
 	}
 	defer f.Close()
 	fi, err := f.Stat()
 	if err != nil {
-		return nil, time.Time{}, false, fmt.Errorf("file sessions: %w", err)
+		return nil, time.Time{}, fileMissing, fmt.Errorf("file sessions: %w", err)
 	}
 	content, err := io.ReadAll(io.LimitReader(f, MaxFileSize+1))
 	if err != nil {
-		return nil, time.Time{}, false, fmt.Errorf("file sessions: %w", err)
+		return nil, time.Time{}, fileMissing, fmt.Errorf("file sessions: %w", err)
 	}
-	if len(content) == 0 || len(content) > MaxFileSize {
-		return nil, time.Time{}, false, nil
+	if len(content) == 0 {
+		// Django skips decoding and the expiry check for an empty file
+		// (the placeholder a must-create save opens first): {} with the
+		// key kept.
+		return nil, time.Time{}, fileCorrupt, nil
+	}
+	if len(content) > MaxFileSize {
+		return nil, time.Time{}, fileMissing, nil
 	}
 	now := s.settings.Now()
+	byMtime := fi.ModTime().Add(time.Duration(cookieAge(s.settings)) * time.Second)
 	data, err = s.codec.Decode(string(content))
 	if err != nil {
 		// Django decodes a corrupt file to {} and then expires it by its
-		// mtime like any other: report it as expired (an empty dict, so
-		// Load and ClearExpired delete it) once that age has passed.
-		expire = fi.ModTime().Add(time.Duration(cookieAge(s.settings)) * time.Second)
-		if django.ExpiryAge(s.settings, now, py.FromTime(expire, true, py.UTC)) <= 0 {
-			return py.NewDict(0), expire, false, nil
+		// mtime like any other (spec §3.9.4).
+		if django.ExpiryAge(s.settings, now, py.FromTime(byMtime, true, py.UTC)) <= 0 {
+			return nil, byMtime, fileExpired, nil
 		}
-		return nil, expire, false, nil
+		if errors.Is(err, signing.ErrBadSignature) {
+			return nil, byMtime, fileCorrupt, nil
+		}
+		return nil, byMtime, fileMissing, nil
 	}
 	exp, _ := data.GetStr(django.ExpiryKey)
 	if exp.Truthy() {
@@ -115,15 +141,14 @@ func (s *Store) read(path string) (data *py.Dict, expire time.Time, ok bool, err
 		// get_expiry_age, so such a file never expires by this check.
 		expire = django.ExpiryDate(s.settings, now, exp)
 		if django.ExpiryAge(s.settings, now, exp) <= 0 {
-			return data, expire, false, nil
+			return data, expire, fileExpired, nil
 		}
-		return data, expire, true, nil
+		return data, expire, fileLive, nil
 	}
-	expire = fi.ModTime().Add(time.Duration(cookieAge(s.settings)) * time.Second)
-	if django.ExpiryAge(s.settings, now, py.FromTime(expire, true, py.UTC)) <= 0 {
-		return data, expire, false, nil
+	if django.ExpiryAge(s.settings, now, py.FromTime(byMtime, true, py.UTC)) <= 0 {
+		return data, byMtime, fileExpired, nil
 	}
-	return data, expire, true, nil
+	return data, byMtime, fileLive, nil
 }
 
 func cookieAge(s *django.Settings) int {
@@ -134,24 +159,40 @@ func cookieAge(s *django.Settings) int {
 }
 
 // Load reads the session of key. An expired session's file is deleted, as
-// Django's load() deletes it.
+// Django's load() deletes it. LoadState tells a corrupt file from a
+// missing one.
 func (s *Store) Load(ctx context.Context, key string) (*py.Dict, bool, error) {
+	d, state, err := s.LoadState(ctx, key)
+	return d, state == django.LoadFound, err
+}
+
+// LoadState is Load that reports an empty file, or one that fails
+// verification within its age, as django.LoadCorrupt: Session then loads
+// it empty and keeps the key, as Django does. (Django also answers an
+// expired file by saving a new empty session under a fresh key and setting
+// its cookie; we report it missing, so a new key is made only when the
+// session is saved.)
+func (s *Store) LoadState(ctx context.Context, key string) (*py.Dict, django.LoadState, error) {
 	if err := ctx.Err(); err != nil {
-		return nil, false, err
+		return nil, django.LoadMissing, err
 	}
 	path, ok := s.path(key)
 	if !ok {
-		return nil, false, nil
+		return nil, django.LoadMissing, nil
 	}
-	data, _, ok, err := s.read(path)
-	if err != nil || ok {
-		return data, ok, err
+	data, _, state, err := s.read(path)
+	if err != nil {
+		return nil, django.LoadMissing, err
 	}
-	if data != nil {
-		// Present but expired.
+	switch state {
+	case fileLive:
+		return data, django.LoadFound, nil
+	case fileCorrupt:
+		return nil, django.LoadCorrupt, nil
+	case fileExpired:
 		_ = os.Remove(path)
 	}
-	return nil, false, nil
+	return nil, django.LoadMissing, nil
 }
 
 // Exists reports whether the session file exists.
@@ -278,11 +319,11 @@ func (s *Store) Delete(ctx context.Context, key string) error {
 // clear_expired() does by loading each one.
 func (s *Store) ClearExpired(ctx context.Context) error {
 	return s.each(ctx, func(key, path string) error {
-		data, _, ok, err := s.read(path)
+		_, _, state, err := s.read(path)
 		if err != nil {
 			return err
 		}
-		if !ok && data != nil {
+		if state == fileExpired {
 			if err := os.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
 				return fmt.Errorf("file sessions: %w", err)
 			}

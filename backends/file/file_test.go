@@ -11,6 +11,7 @@ import (
 	"github.com/djsession/djsession/django"
 	"github.com/djsession/djsession/django/storetest"
 	"github.com/djsession/djsession/pickle/py"
+	"github.com/djsession/djsession/signing"
 )
 
 func newStore(t *testing.T, s *django.Settings) *Store {
@@ -102,6 +103,47 @@ func TestCorruptAndEmptyFilesAreNotFound(t *testing.T) {
 		if d, found, err := st.Load(context.Background(), key); found || err != nil {
 			t.Errorf("%s: Load = %v, %v, %v", name, d, found, err)
 		}
+		// Django loads {} and keeps the key (spec §3.9.4); a save then
+		// overwrites the file in place.
+		if _, state, err := st.LoadState(context.Background(), key); state != django.LoadCorrupt || err != nil {
+			t.Errorf("%s: LoadState = %v, %v", name, state, err)
+		}
+		sess := django.NewSession(context.Background(), st, s, key)
+		if sess.SessionKey() != key || sess.IsEmpty() || sess.Data().Len() != 0 {
+			t.Errorf("%s: session key %q, empty %v", name, sess.SessionKey(), sess.IsEmpty())
+		}
+		sess.Set("b", py.Int(2))
+		if err := sess.Save(false); err != nil || sess.SessionKey() != key {
+			t.Fatalf("%s: save: %v, key %q", name, err, sess.SessionKey())
+		}
+		if d, found, err := st.Load(context.Background(), key); !found || err != nil || !d.Has(py.Str("b")) {
+			t.Errorf("%s: after the save: %v, %v, %v", name, d, found, err)
+		}
+	}
+}
+
+// TestVerifiedUndecodableFileIsMissing: a file whose data verifies but is
+// not a session dict is reported missing, never overwritten in place.
+func TestVerifiedUndecodableFileIsMissing(t *testing.T) {
+	s, _ := storetest.Settings()
+	st := newStore(t, s)
+	signer, err := signing.NewTimestampSigner([]byte(s.SecretKey), &signing.Options{Salt: s.KeySalt(), Clock: s.Clock})
+	if err != nil {
+		t.Fatal(err)
+	}
+	list, err := signer.SignObject(py.NewList(py.Int(1)), true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	key, _ := django.NewSessionKey()
+	if err := os.WriteFile(filepath.Join(st.Dir(), "sessionid"+key), []byte(list), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, state, err := st.LoadState(context.Background(), key); state != django.LoadMissing || err != nil {
+		t.Fatalf("LoadState = %v, %v", state, err)
+	}
+	if sess := django.NewSession(context.Background(), st, s, key); sess.Data().Len() != 0 || sess.SessionKey() != "" {
+		t.Fatalf("session kept key %q", sess.SessionKey())
 	}
 }
 

@@ -84,7 +84,11 @@ func (s *Store) Encode(d *py.Dict) (string, error) {
 }
 
 // Load decodes the session in the cookie value key; any failure (bad
-// signature, expired, bad payload) is "not found", as Django treats it.
+// signature, expired, bad payload) is "not found", an empty session.
+// Django loads the same empty session but marks it modified (its create()),
+// so its response carries a fresh cookie holding {}; through Session and
+// the middleware ours drops the cookie instead (an empty session with a
+// cookie is deleted). Both leave the browser without the bad value.
 func (s *Store) Load(_ context.Context, key string) (*py.Dict, bool, error) {
 	d, err := s.Decode(key)
 	if err != nil {

@@ -187,6 +187,7 @@ func testMissing(t *testing.T, h Harness) {
 	if err != nil || found || data != nil && data.Len() > 0 {
 		t.Fatalf("Load(missing) = %v, %v, %v; want not found, nil", data, found, err)
 	}
+	wantState(t, st, key, django.LoadMissing)
 	sess := django.NewSession(ctx(t), st, s, key)
 	if err := sess.Load(); err != nil {
 		t.Fatal(err)
@@ -256,6 +257,7 @@ func testExpiry(t *testing.T, h Harness) {
 	if _, found, err := st.Load(ctx(t), key); err != nil || !found {
 		t.Fatalf("session 1 s before expiry not found: %v", err)
 	}
+	wantState(t, st, key, django.LoadFound)
 	clock.Advance(1 * time.Second)
 	if h.MaxAgeExpiry {
 		// signing: expired only when age > max_age.
@@ -266,6 +268,22 @@ func testExpiry(t *testing.T, h Harness) {
 	}
 	if _, found, err := st.Load(ctx(t), key); err != nil || found {
 		t.Fatalf("session at its expiry date still found (err %v)", err)
+	}
+	wantState(t, st, key, django.LoadMissing)
+}
+
+// wantState checks, for a store that is a django.StateLoader, that
+// LoadState agrees with Load: an expired or missing session is
+// LoadMissing (never LoadCorrupt), a live one LoadFound with data.
+func wantState(t *testing.T, st django.Store, key string, want django.LoadState) {
+	t.Helper()
+	sl, ok := st.(django.StateLoader)
+	if !ok {
+		return
+	}
+	d, got, err := sl.LoadState(ctx(t), key)
+	if err != nil || got != want || (got == django.LoadFound) != (d != nil) {
+		t.Fatalf("LoadState = %v (data %v), %v; want %v", got, d != nil, err, want)
 	}
 }
 
