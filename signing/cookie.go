@@ -56,8 +56,23 @@ type CookieOptions struct {
 // HttpResponse.set_signed_cookie and HttpRequest.get_signed_cookie do: a
 // TimestampSigner whose key is "django.http.cookies" ‖ SECRET_KEY and
 // whose salt is derived from the cookie name and the caller's salt
-// (spec §2.7). The value it produces is the cookie value itself,
-// value:TS:SIG; quoting it for a Set-Cookie header is the caller's job.
+// (spec §2.7). Sign returns and Unsign takes the cookie value itself,
+// value:TS:SIG, unquoted.
+//
+// On the wire Django double-quotes and escapes a cookie value holding a
+// space, a double quote, a backslash, ',', ';' or non-ASCII text (Python's
+// SimpleCookie), and net/http cannot carry most such values: r.Cookie drops
+// a value with a backslash escape or non-ASCII text, and http.SetCookie
+// deletes quotes, backslashes, ';' and non-ASCII bytes. Read and write the
+// headers with CookieHeaderValue (or ParseCookieHeader) and
+// QuoteCookieValue, which do exactly what Django's request.COOKIES and
+// Set-Cookie header do:
+//
+//	raw, ok := signing.CookieHeaderValue(r.Header.Get("Cookie"), "color")
+//	value, err := cs.Unsign("color", raw, salt) // when ok
+//
+//	v := signing.QuoteCookieValue(cs.Sign("color", value, salt))
+//	w.Header().Add("Set-Cookie", "color="+v+"; Path=/; SameSite=Lax")
 //
 // A CookieSigner is safe for concurrent use. Each call derives the keys
 // for its (name, salt) pair, a hash per key; cookies are not a hot path.

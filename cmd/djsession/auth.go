@@ -19,15 +19,21 @@ var authCommands = []command{
 		name: "whoami", synopsis: "KEY", minArgs: 1, maxArgs: 1,
 		summary: "who is logged in in the session KEY, verified as Django's get_user()",
 		help: `Prints {"session_key", "user_id", "backend", "authenticated", "reason"}.
-user_id is the stored _auth_user_id (a string; null when anonymous), even when
-the login does not verify. authenticated is true only where Django's get_user()
-would return that user: the backend is ModelBackend (AUTHENTICATION_BACKENDS'
-default), the user exists in auth_user (--database) and is active, and the
-stored hash matches the user's current password hash under SECRET_KEY or a
+user_id is the stored _auth_user_id (a string; an int id as its decimal
+text; null when there is none), even when the login does not verify.
+backend is _auth_user_backend as stored: a string as Django writes it, any
+other value as it is (in the JSON normal form), null when there is none.
+authenticated is true only where Django's get_user() would return that
+user: the backend is ModelBackend (AUTHENTICATION_BACKENDS' default), the
+user exists in auth_user (--database) and is active, and the stored hash
+matches the user's current password hash under SECRET_KEY or a
 --fallback-key (SHA-1 hashes of Django 3.1-3.2 only with --legacy-sha1).
-reason says which rule decided. Read-only: unlike get_user(), a refused
-session is not flushed. Exit 0 with any verdict; 1 when there is no such
-session.`,
+reason says which rule decided. Exit 0 with any verdict; 1 when there is no such session.
+What it writes: the verdict changes nothing (unlike get_user(), a refused
+session is not flushed and a fallback-key login is not rotated), but the
+session is loaded as Django's load() loads it, side effects included: with
+--engine file an expired session's file is deleted, and with cached_db a
+session found only in the database is copied into the cache.`,
 		run: runWhoami,
 	},
 	{
@@ -98,7 +104,12 @@ func (inv *invocation) whoami(ctx context.Context, s *django.Settings, st django
 	out.SetStr("backend", py.None)
 	if v.HasLogin {
 		out.SetStr("user_id", py.Str(v.Login.UserID))
-		out.SetStr("backend", py.Str(v.Login.Backend))
+		// _auth_user_backend as stored: Django writes a str, but whatever
+		// is there is shown (a non-str is never in AUTHENTICATION_BACKENDS,
+		// and reason says so), never an empty string in its place.
+		if be, ok := data.GetStr(django.AuthBackendKey); ok {
+			out.SetStr("backend", be)
+		}
 	}
 	out.SetStr("authenticated", py.Bool(v.Authenticated))
 	out.SetStr("reason", py.Str(v.Reason()))

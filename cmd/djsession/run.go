@@ -183,19 +183,43 @@ func contains(list []string, s string) bool {
 }
 
 // input returns argument i, or stdin when that argument is "-" or absent
-// (the contract's `[VALUE|-]`). Stdin is read whole, up to maxInput bytes.
-func (inv *invocation) input(i int) (string, error) {
+// (the contract's `[VALUE|-]`). Stdin is read whole, up to maxInput bytes;
+// tooLarge reports more, and the caller says what that means: a value to
+// check (decode) is rejected, input to write is a usage error.
+func (inv *invocation) input(i int) (s string, tooLarge bool, err error) {
 	if i < len(inv.args) && inv.args[i] != "-" {
-		return inv.args[i], nil
+		return inv.args[i], false, nil
 	}
 	b, err := io.ReadAll(io.LimitReader(inv.stdin, maxInput+1))
 	if err != nil {
-		return "", usagef("reading stdin: %v", err)
+		return "", false, configf("reading stdin: %v", err)
 	}
 	if len(b) > maxInput {
-		return "", usagef("stdin is larger than %d bytes", maxInput)
+		return "", true, nil
 	}
-	return string(b), nil
+	return string(b), false, nil
+}
+
+// valueInput reads a value to check (a stored session value, a cookie, a
+// token): argument i or stdin. A value larger than maxInput is rejected
+// (exit 1), as any other value that cannot be a session is.
+func (inv *invocation) valueInput(i int) (string, error) {
+	s, tooLarge, err := inv.input(i)
+	if tooLarge {
+		return "", rejectf("bad value: larger than %d bytes (the most djsession reads from stdin)", maxInput)
+	}
+	return s, err
+}
+
+// dataInput reads what a command is to write (JSON): argument i or stdin.
+// Input larger than maxInput is a usage error (exit 2): nothing stored or
+// signed was rejected.
+func (inv *invocation) dataInput(i int) (string, error) {
+	s, tooLarge, err := inv.input(i)
+	if tooLarge {
+		return "", configf("the JSON input on stdin is larger than %d bytes", maxInput)
+	}
+	return s, err
 }
 
 // printText prints a one-string result: the raw text and a newline.
@@ -254,9 +278,9 @@ Flags may come before or after the command and its arguments; --name=value
 and --name value are the same; put -- before an argument that starts with -.
 A one-string result prints as text and a newline; anything else as JSON.
 Exit status: 0 ok; 1 rejected or not found (bad signature, signature
-expired, no such session); 2 usage or configuration error, or a session
-store that failed (unreachable, permission denied): never taken for "no
-such session".
+expired, bad value or payload, no such session); 2 usage or configuration
+error, or a session store that failed (unreachable, permission denied):
+never taken for "no such session".
 `)
 	return nil
 }

@@ -23,7 +23,7 @@ import (
 
 var sessionCodecFlags = []flagSpec{
 	{name: "base64", kind: flagBool, help: "cache engines: the raw cache value is standard base64 text (in and out)"},
-	{name: "cache-flags", metav: "N", help: "pymemcache: the item's memcached flags (default 1, a pickle, what a session dict gets)"},
+	{name: "cache-flags", metav: "N", help: "pymemcache, pylibmc: the item's memcached flags (default 1, a pickle, what a session dict gets)"},
 	{name: "legacy-format", kind: flagBool,
 		help: "write what Django 3.1-3.2 with DEFAULT_HASHING_ALGORITHM='sha1' writes, for Django <= 3.0 readers " +
 			"(session_data: format L; signed_cookies: a SHA-1 signature)"},
@@ -46,7 +46,8 @@ var sessionCodecCommands = []command{
                          prints them (one trailing newline ignored), or base64
                          text with --base64, in --cache-format (django-redis,
                          the default: --cache-serializer, --cache-compressor;
-                         django; pymemcache: --cache-flags).
+                         django; pymemcache or pylibmc: --cache-flags, e.g.
+                         9 for a pylibmc value zlib-compressed).
 VALUE is read from stdin when it is - or absent; text values are trimmed.
 Prints the session dict as JSON (the normal form: datetimes as isoformat(),
 bytes as base64, tuples and sets as arrays). Exit 1 with 'bad signature',
@@ -61,8 +62,8 @@ value whose signature verifies but whose payload does not decode.`,
 		help: `JSON is the session dict (a JSON object), from stdin when it is - or absent.
 Prints, per --engine: session_data (db, file; default db), the session cookie
 (signed_cookies), or the raw cache value (cache, cached_db) as bytes with no
-newline, or as base64 text with --base64 (with --cache-format pymemcache the
-item's flags are 1, a pickle). --now fixes the signing timestamp.
+newline, or as base64 text with --base64 (with --cache-format pymemcache or
+pylibmc the item's flags are 1, a pickle). --now fixes the signing timestamp.
 --legacy-format writes the pre-3.1 session_data format L, or a SHA-1 signed
 cookie: what Django 3.1-3.2 wrote with DEFAULT_HASHING_ALGORITHM = 'sha1',
 and what Django <= 3.0 reads. --herd writes the value django-redis's
@@ -155,8 +156,9 @@ func (inv *invocation) cookieAge() (int64, error) {
 // values decode and encode take raw).
 func isCacheEngine(engine string) bool { return engine == "cache" || engine == "cached_db" }
 
-// cacheFormatName returns --cache-format, or its default: pymemcache for a
-// memcache:// CACHE_URL, django-redis otherwise (DESIGN.md).
+// cacheFormatName returns --cache-format, or its default: pylibmc for a
+// pylibmc:// CACHE_URL, pymemcache for the other memcached schemes,
+// django-redis otherwise (DESIGN.md; backends/cache reads URLs the same way).
 func (inv *invocation) cacheFormatName() (string, error) {
 	f, err := inv.opts.CacheFormat()
 	if err != nil || f != "" {
@@ -164,6 +166,8 @@ func (inv *invocation) cacheFormatName() (string, error) {
 	}
 	if u, err := url.Parse(inv.opts.Cache()); err == nil {
 		switch strings.ToLower(u.Scheme) {
+		case "pylibmc":
+			return "pylibmc", nil
 		case "memcache", "pymemcache", "memcached", "pymemcached":
 			return "pymemcache", nil
 		}
@@ -191,6 +195,10 @@ func (inv *invocation) cacheFormat() (codec.Format, error) {
 		return codec.DjangoRedisCache{}, nil
 	case "pymemcache":
 		return codec.PyMemcache{}, nil
+	case "pylibmc":
+		// Django's PyLibMCCache passes no min_compress_len: encode never
+		// compresses; decode inflates a value whose flags say zlib.
+		return codec.PyLibMC{}, nil
 	}
 	sname, err := o.CacheSerializer()
 	if err != nil {
@@ -209,6 +217,15 @@ func (inv *invocation) cacheFormat() (codec.Format, error) {
 		return nil, o.optErr("cache-compressor", "%v", err)
 	}
 	return codec.DjangoRedis{Serializer: ser, Compressor: comp}, nil
+}
+
+// isMemcachedFormat reports whether values of f carry memcached flags.
+func isMemcachedFormat(f codec.Format) bool {
+	switch f.(type) {
+	case codec.PyMemcache, codec.PyLibMC:
+		return true
+	}
+	return false
 }
 
 // cacheFlags returns --cache-flags (default codec.FlagPickle: pymemcache
@@ -280,7 +297,7 @@ func trimLibPrefixes(err error) string {
 // textInput reads a text value (argument or stdin) and trims the
 // whitespace around it, such as the newline of `echo` or a terminal.
 func (inv *invocation) textInput(i int) (string, error) {
-	s, err := inv.input(i)
+	s, err := inv.valueInput(i)
 	if err != nil {
 		return "", err
 	}
@@ -290,7 +307,7 @@ func (inv *invocation) textInput(i int) (string, error) {
 // cacheInput reads a raw cache value: base64 text with --base64, else the
 // bytes of the argument or stdin as they are.
 func (inv *invocation) cacheInput() ([]byte, error) {
-	s, err := inv.input(0)
+	s, err := inv.valueInput(0)
 	if err != nil {
 		return nil, err
 	}
@@ -299,7 +316,8 @@ func (inv *invocation) cacheInput() ([]byte, error) {
 	}
 	b, err := decodeBase64Text(s)
 	if err != nil {
-		return nil, usagef("--base64: the value is not base64 text")
+		// The value, not the command line, is wrong: rejected (exit 1).
+		return nil, rejectf("bad value: not base64 text (--base64 reads the raw cache value as standard base64)")
 	}
 	return b, nil
 }
@@ -373,10 +391,8 @@ func runDecode(inv *invocation) error {
 		if err != nil {
 			return err
 		}
-		if given {
-			if _, isMemcache := f.(codec.PyMemcache); !isMemcache {
-				return usagef("--cache-flags applies to --cache-format pymemcache")
-			}
+		if given && !isMemcachedFormat(f) {
+			return usagef("--cache-flags applies to --cache-format pymemcache or pylibmc")
 		}
 		raw, err := inv.cacheInput()
 		if err != nil {
@@ -500,7 +516,7 @@ func runEncode(inv *invocation) error {
 		if err != nil {
 			return err
 		}
-		text, err := inv.input(0)
+		text, err := inv.dataInput(0)
 		if err != nil {
 			return err
 		}
@@ -526,7 +542,7 @@ func runEncode(inv *invocation) error {
 	if err != nil {
 		return err
 	}
-	text, err := inv.input(0)
+	text, err := inv.dataInput(0)
 	if err != nil {
 		return err
 	}

@@ -413,7 +413,7 @@ func TestDecodeEncodeErrors(t *testing.T) {
 		{name: "decode too many args", args: []string{"decode", "a", "b", dk}, code: 2, stderr: "usage: djsession decode"},
 		{name: "decode --base64 for db", args: []string{"decode", "--base64", specData, dk}, code: 2, stderr: "--base64 applies"},
 		{name: "decode --cache-flags for db", args: []string{"decode", "--cache-flags", "1", specData, dk}, code: 2, stderr: "--cache-flags applies"},
-		{name: "decode bad base64", args: []string{"decode", "--engine", "cache", "--base64", "@@@"}, code: 2, stderr: "not base64"},
+		{name: "decode bad base64", args: []string{"decode", "--engine", "cache", "--base64", "@@@"}, code: 1, stderr: "bad value: not base64"},
 		{name: "decode cache value not a dict", args: []string{"decode", "--engine", "cache", "--base64", "MTIz"}, // "123": an int
 			code: 1, stderr: "not a dict"},
 		{name: "decode cache garbage", args: []string{"decode", "--engine", "cache", "garbage"}, code: 1, stderr: "bad value"},
@@ -462,7 +462,7 @@ func FuzzDecode(f *testing.F) {
 	for _, b64 := range []string{"gAWVFQAAAAAAAAB9lCiMAWGUSwGMAWKUjAN0d2+UdS4=", "gASVFQAAAAAAAAB9lCiMAWGUSwGMAWKUjAN0d2+UdS4=",
 		"eJyrVkpUslIw1FFQSgLSSiXl+Uq1ADFaBRM=", "MTIz"} {
 		raw, _ := base64.StdEncoding.DecodeString(b64)
-		for mode := uint8(3); mode < 9; mode++ {
+		for mode := uint8(3); mode < 10; mode++ {
 			f.Add(mode, raw)
 		}
 	}
@@ -471,6 +471,7 @@ func FuzzDecode(f *testing.F) {
 		{"--engine", "cache"}, {"--engine", "cache", "--cache-format", "django"}, {"--engine", "cache", "--cache-format", "pymemcache"},
 		{"--engine", "cached_db", "--cache-serializer", "json", "--cache-compressor", "zlib"},
 		{"--engine", "cache", "--cache-compressor", "lzma"}, {"--engine", "cache", "--cache-serializer", "msgpack", "--cache-compressor", "lz4"},
+		{"--engine", "cache", "--cache-format", "pylibmc", "--cache-flags", "9"},
 	}
 	f.Fuzz(func(t *testing.T, mode uint8, value []byte) {
 		args := append([]string{"decode"}, modes[int(mode)%len(modes)]...)

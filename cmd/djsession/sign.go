@@ -326,7 +326,7 @@ func runDumps(inv *invocation) error {
 	if err != nil {
 		return err
 	}
-	text, err := inv.input(0)
+	text, err := inv.dataInput(0)
 	if err != nil {
 		return err
 	}

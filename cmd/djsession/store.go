@@ -30,7 +30,10 @@ var sessionStoreCommands = []command{
 undecodable session (another SECRET_KEY, tampered) is 'no such session'
 (exit 1). Every format Django 3.1+ could have stored is read. With
 --engine signed_cookies, KEY is the cookie value itself.
-Prints the session dict as JSON, like 'decode'.`,
+Prints the session dict as JSON, like 'decode'.
+Loading is Django's load(), side effects included: with --engine file an
+expired session's file is deleted, and with cached_db a session found only
+in the database is copied into the cache. Nothing else is written.`,
 		run: runGet,
 	},
 	{
@@ -419,7 +422,7 @@ func (inv *invocation) checkLegacyFormat(engine string) error {
 // fillSession sets every entry of d in the session (JSON keys are str).
 // sessionInput reads argument i (or stdin) as a session dict in JSON.
 func (inv *invocation) sessionInput(i int) (*py.Dict, error) {
-	text, err := inv.input(i)
+	text, err := inv.dataInput(i)
 	if err != nil {
 		return nil, err
 	}
