@@ -16,11 +16,19 @@ import (
 func TestInteropWithDjango(t *testing.T) {
 	djangotest.Require(t)
 	const secret = "django-insecure-cookie-interop-0123456789"
-	for _, ser := range []string{"json", "pickle"} {
+	// json-sha1: Django 3.2 with DEFAULT_HASHING_ALGORITHM = "sha1", which
+	// signs with SHA-1 and accepts nothing else; we write for it under
+	// WriteLegacyFormat.
+	for _, ser := range []string{"json", "pickle", "json-sha1"} {
 		t.Run(ser, func(t *testing.T) {
 			env := djangotest.Env{"DJANGO_SECRET_KEY": secret, "SESSION_ENGINE": "django.contrib.sessions.backends.signed_cookies"}
 			s := django.DefaultSettings(secret)
 			s.LegacySHA1 = true
+			if ser == "json-sha1" {
+				env["DEFAULT_HASHING_ALGORITHM"] = "sha1"
+				s.LegacySHA1 = false // WriteLegacyFormat reads SHA-1 by itself
+				s.WriteLegacyFormat = true
+			}
 			if ser == "pickle" {
 				env["SESSION_SERIALIZER"] = "django.contrib.sessions.serializers.PickleSerializer"
 				s.SessionSerializer = django.PickleSerializer{}

@@ -26,7 +26,8 @@ const Salt = "django.contrib.sessions.backends.signed_cookies"
 // Store is the signed-cookie backend. It is safe for concurrent use.
 type Store struct {
 	settings *django.Settings
-	signer   *signing.TimestampSigner
+	signer   *signing.TimestampSigner // verifies
+	writer   *signing.TimestampSigner // signs: signer, or SHA-1 for legacy readers
 }
 
 var _ django.Store = (*Store)(nil)
@@ -41,17 +42,28 @@ func New(settings *django.Settings) (*Store, error) {
 	for i, k := range settings.SecretKeyFallbacks {
 		fallbacks[i] = []byte(k)
 	}
-	signer, err := signing.NewTimestampSigner([]byte(settings.SecretKey), &signing.Options{
+	opts := signing.Options{
 		Salt:         Salt,
 		FallbackKeys: fallbacks,
-		LegacySHA1:   settings.LegacySHA1,
+		LegacySHA1:   settings.LegacySHA1 || settings.WriteLegacyFormat,
 		Serializer:   settings.SessionSerializer,
 		Clock:        signing.Clock(settings.Clock),
-	})
+	}
+	signer, err := signing.NewTimestampSigner([]byte(settings.SecretKey), &opts)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", django.ErrImproperlyConfigured, err)
 	}
-	return &Store{settings: settings, signer: signer}, nil
+	st := &Store{settings: settings, signer: signer, writer: signer}
+	if settings.WriteLegacyFormat {
+		// Django ≤3.0, and 3.1–3.2 with DEFAULT_HASHING_ALGORITHM =
+		// "sha1" (which then accept nothing else), sign with SHA-1
+		// (spec §3.9.5, §2.4).
+		opts.Algorithm, opts.LegacySHA1 = "sha1", false
+		if st.writer, err = signing.NewTimestampSigner([]byte(settings.SecretKey), &opts); err != nil {
+			return nil, fmt.Errorf("%w: %w", django.ErrImproperlyConfigured, err)
+		}
+	}
+	return st, nil
 }
 
 func (s *Store) maxAge() time.Duration {
@@ -78,9 +90,11 @@ func (s *Store) Decode(cookie string) (*py.Dict, error) {
 }
 
 // Encode returns the cookie value for a session dict, as Django's save()
-// computes it (signing.dumps(compress=True) with the session salt).
+// computes it (signing.dumps(compress=True) with the session salt): signed
+// with SHA-256, or with SHA-1 under Settings.WriteLegacyFormat, for Django
+// ≤3.0 and 3.1–3.2 with DEFAULT_HASHING_ALGORITHM = "sha1". Both are read.
 func (s *Store) Encode(d *py.Dict) (string, error) {
-	return s.signer.SignObject(py.DictOf(d), true)
+	return s.writer.SignObject(py.DictOf(d), true)
 }
 
 // Load decodes the session in the cookie value key; any failure (bad

@@ -27,6 +27,11 @@ func TestCookieSessionVectors(t *testing.T) {
 			if c.File.Version == "3.2" {
 				s.LegacySHA1 = true
 			}
+			if vectors.Str(c.Settings, "DEFAULT_HASHING_ALGORITHM") == "sha1" {
+				// Django 3.2 in its transitional mode signs with SHA-1:
+				// so do we under WriteLegacyFormat.
+				s.WriteLegacyFormat = true
+			}
 			if age := vectors.Int(c.Settings, "SESSION_COOKIE_AGE"); age != 0 {
 				s.SessionCookieAge = int(age)
 			}
@@ -69,12 +74,6 @@ func TestCookieSessionVectors(t *testing.T) {
 				mine, err := st.Encode(got)
 				if err != nil {
 					t.Fatal(err)
-				}
-				if vectors.Str(c.Settings, "DEFAULT_HASHING_ALGORITHM") == "sha1" {
-					// Django 3.2 signed with SHA-1 here; we write SHA-256
-					// (and read both): compare the payload only.
-					mine = mine[:strings.LastIndexByte(mine, ':')]
-					cookie = cookie[:strings.LastIndexByte(cookie, ':')]
 				}
 				if mine != cookie {
 					t.Errorf("encode:\n got %s\nwant %s", mine, cookie)

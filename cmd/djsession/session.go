@@ -474,29 +474,19 @@ func newCookieStore(s *django.Settings) (*signedcookies.Store, error) {
 
 // encodeCookie returns the signed_cookies session value for d (spec §3.9.5).
 // With legacy, the signature is SHA-1, as Django 3.1–3.2 wrote it with
-// DEFAULT_HASHING_ALGORITHM = "sha1" and Django ≤3.0 always did.
+// DEFAULT_HASHING_ALGORITHM = "sha1" and Django ≤3.0 always did (the store
+// does it under Settings.WriteLegacyFormat).
 func encodeCookie(s *django.Settings, d *py.Dict, legacy bool) (string, error) {
-	if !legacy {
-		st, err := newCookieStore(s)
-		if err != nil {
-			return "", err
-		}
-		out, err := st.Encode(d)
-		if err != nil {
-			return "", usagef("cannot serialize the session: %s", trimLibPrefixes(err))
-		}
-		return out, nil
+	if legacy {
+		ls := *s
+		ls.WriteLegacyFormat = true
+		s = &ls
 	}
-	signer, err := signing.NewTimestampSigner([]byte(s.SecretKey), &signing.Options{
-		Salt:       signedcookies.Salt,
-		Algorithm:  "sha1",
-		Serializer: s.SessionSerializer,
-		Clock:      s.Clock,
-	})
+	st, err := newCookieStore(s)
 	if err != nil {
-		return "", signingError(err)
+		return "", err
 	}
-	out, err := signer.SignObject(py.DictOf(d), true)
+	out, err := st.Encode(d)
 	if err != nil {
 		return "", usagef("cannot serialize the session: %s", trimLibPrefixes(err))
 	}
