@@ -34,6 +34,9 @@ const (
 	AuthHashKey    = "_auth_user_hash"
 	TestCookieName = "testcookie"
 	TestCookieVal  = "worked"
+	// CSRFSessionKey is where Django keeps the CSRF token when
+	// CSRF_USE_SESSIONS is on (django.middleware.csrf.CSRF_SESSION_KEY).
+	CSRFSessionKey = "_csrftoken"
 )
 
 // ErrImproperlyConfigured reports settings that cannot work, as Django's
@@ -57,7 +60,10 @@ type Settings struct {
 	SessionCookieSecure   bool   // SESSION_COOKIE_SECURE, false
 	SessionCookieHTTPOnly bool   // SESSION_COOKIE_HTTPONLY, true
 	// SessionCookieSameSite is SESSION_COOKIE_SAMESITE: "Lax", "Strict",
-	// "None", or "" for no attribute (Django's False).
+	// "None" in any case ("none" and "LAX" are accepted, as Django compares
+	// them case-insensitively), or "" for no attribute (Django's False).
+	// The cookie carries the value as written here, as Django's does
+	// ("SameSite=none" for "none").
 	SessionCookieSameSite string
 
 	SessionExpireAtBrowserClose bool // SESSION_EXPIRE_AT_BROWSER_CLOSE
@@ -80,10 +86,15 @@ type Settings struct {
 	// Django's own default is America/Chicago; most projects set it.
 	TimeZone *time.Location
 
-	// SessionStoreClass is the qualified name of the SessionStore class,
-	// which Django puts in the session_data salts (spec §3.5): change it for
-	// a custom SessionStore subclass ("myapp.sessions.SessionStore" is
-	// written here as its __qualname__, e.g. "MyStore").
+	// SessionStoreClass is the __qualname__ of the Python class that
+	// encodes session_data, which Django puts in both session_data salts
+	// (spec §3.5): "SessionStore" (the default) for every built-in engine
+	// and for any custom engine module, whose class must be called
+	// SessionStore. Set it only when the sessions are written by a class of
+	// another name — "MyStore" for `class MyStore(db.SessionStore)` used
+	// directly, "Outer.Inner" for a nested class. The module path is not
+	// part of the salt; the legacy (pre-3.1) salt uses the part after the
+	// last dot (the class's __name__).
 	SessionStoreClass string
 
 	// LegacySHA1 also accepts what Django 3.1–3.2 accepted: SHA-1 signatures
@@ -92,8 +103,10 @@ type Settings struct {
 	// RefuseLegacyFormat rejects the pre-3.1 session_data format (spec §3.5
 	// format L), as Django 4.0+ does. By default it is read, as 3.1–3.2 read it.
 	RefuseLegacyFormat bool
-	// WriteLegacyFormat writes format L, for Django ≤3.0 readers (what
-	// 3.1.1–3.2 do with DEFAULT_HASHING_ALGORITHM = "sha1").
+	// WriteLegacyFormat writes for Django ≤3.0 readers, as 3.1.1–3.2 do
+	// with DEFAULT_HASHING_ALGORITHM = "sha1": session_data in format L,
+	// signed-cookie sessions signed with SHA-1 (and SHA-1 read too), SHA-1
+	// session auth hashes.
 	WriteLegacyFormat bool
 
 	// Clock returns the current time; nil means time.Now. Tests and the
@@ -127,12 +140,30 @@ func (s *Settings) Validate() error {
 	if s.SessionSerializer == nil {
 		return fmt.Errorf("%w: SESSION_SERIALIZER is not set", ErrImproperlyConfigured)
 	}
-	switch s.SessionCookieSameSite {
-	case "", "Lax", "Strict", "None":
-	default:
-		return fmt.Errorf("%w: SESSION_COOKIE_SAMESITE must be Lax, Strict, None or empty", ErrImproperlyConfigured)
+	if _, ok := s.SameSiteMode(); !ok {
+		// Django's set_cookie raises ValueError for any other value.
+		return fmt.Errorf("%w: SESSION_COOKIE_SAMESITE must be Lax, Strict, None (in any case) or empty", ErrImproperlyConfigured)
 	}
 	return nil
+}
+
+// SameSiteMode returns SESSION_COOKIE_SAMESITE lower-cased: "lax",
+// "strict", "none", or "" for no attribute. ok is false for any other
+// value, which Django's set_cookie refuses. Case is folded as Python's
+// str.lower() folds these words: ASCII letters only, so "STRİCT" (with a
+// dotted capital I) is refused, as Django refuses it.
+func (s *Settings) SameSiteMode() (mode string, ok bool) {
+	v := s.SessionCookieSameSite
+	for i := 0; i < len(v); i++ {
+		if v[i] >= 0x80 {
+			return "", false
+		}
+	}
+	switch mode = strings.ToLower(v); mode {
+	case "", "lax", "strict", "none":
+		return mode, true
+	}
+	return "", false
 }
 
 // Now returns the settings' clock reading.

@@ -169,21 +169,27 @@ func (c *Config) CurrentHash(u *User) string {
 // StoredLogin is the login recorded in a session.
 type StoredLogin struct {
 	UserID  string // _auth_user_id as stored
-	Backend string // _auth_user_backend
-	Hash    string // _auth_user_hash
+	Backend string // _auth_user_backend; "" when missing or not a str
+	Hash    string // _auth_user_hash; "" when missing or not a str
+	// HasBackend says _auth_user_backend is in the session. Without it
+	// Django's get_user() gives AnonymousUser without looking further, but
+	// login() still compares the stored id and hash (spec §4.3, §4.4).
+	HasBackend bool
 }
 
-// ReadLogin returns the login keys of a session dict. ok is false when
-// _auth_user_id or _auth_user_backend is missing (an anonymous session).
-// A non-str user id (an int written by a non-Django writer) is read as its
-// decimal text.
+// ReadLogin returns the login keys of a session dict. ok is true when the
+// session holds a readable _auth_user_id, whether or not
+// _auth_user_backend is there too (see StoredLogin.HasBackend): the id is
+// what login() compares and what `djsession whoami` reports; Verify
+// decides whether it is a login get_user() accepts. A non-str user id (an
+// int written by a non-Django writer) is read as its decimal text; any
+// other type gives ok false.
 func ReadLogin(d *py.Dict) (l StoredLogin, ok bool) {
 	if d == nil {
 		return l, false
 	}
 	id, hasID := d.GetStr(django.AuthUserIDKey)
-	be, hasBE := d.GetStr(django.AuthBackendKey)
-	if !hasID || !hasBE {
+	if !hasID {
 		return l, false
 	}
 	if s, isStr := id.Str(); isStr {
@@ -193,7 +199,10 @@ func ReadLogin(d *py.Dict) (l StoredLogin, ok bool) {
 	} else {
 		return l, false
 	}
-	l.Backend, _ = be.Str()
+	if be, hasBE := d.GetStr(django.AuthBackendKey); hasBE {
+		l.HasBackend = true
+		l.Backend, _ = be.Str()
+	}
 	if h, ok := d.GetStr(django.AuthHashKey); ok {
 		l.Hash, _ = h.Str()
 	}
@@ -209,6 +218,7 @@ const (
 	RuleFallbackKey    Rule = "SECRET_KEY_FALLBACKS"
 	RuleLegacySHA1     Rule = "legacy SHA-1 hash (Django 3.1-3.2)"
 	RuleAnonymous      Rule = "no user in session"
+	RuleNoBackend      Rule = "session has no auth backend"
 	RuleUnknownBackend Rule = "backend not in AUTHENTICATION_BACKENDS"
 	RuleNoUser         Rule = "no such user"
 	RuleInactive       Rule = "user is inactive"
@@ -218,6 +228,8 @@ const (
 
 // Verdict is the answer of Verify and GetUser.
 type Verdict struct {
+	// Login is what the session holds; HasLogin says it holds a user id
+	// (Login.HasBackend says whether a backend came with it).
 	Login         StoredLogin
 	HasLogin      bool
 	Authenticated bool
@@ -255,6 +267,12 @@ func Verify(ctx context.Context, d *py.Dict, cfg *Config) (Verdict, error) {
 	v.Login, v.HasLogin = ReadLogin(d)
 	if !v.HasLogin {
 		v.Rule = RuleAnonymous
+		return v, nil
+	}
+	if !v.Login.HasBackend {
+		// Django's get_user() reads both keys and gives AnonymousUser,
+		// leaving the session alone, when either is missing.
+		v.Rule = RuleNoBackend
 		return v, nil
 	}
 	allowed := false
@@ -351,11 +369,24 @@ func sameUser(a, b string) bool {
 }
 
 // Login is django.contrib.auth.login(request, user, backend) on a session
-// (spec §4.3): a session already holding another user (or a stale hash) is
-// flushed; an anonymous one keeps its data under a new key (cycle_key,
-// against session fixation); then the user id, backend and current hash
-// are stored. backend "" means the only configured backend. The session is
-// saved.
+// (spec §4.3): a session already holding _auth_user_id — with or without
+// _auth_user_backend, as Django only compares the id — is flushed when the
+// id is another user's or the stored hash is not u's current one, and
+// otherwise keeps its key; one without (anonymous) keeps its data under a
+// new key (cycle_key, against session fixation). Then the user id, backend
+// and current hash are stored. backend "" means the only configured
+// backend. The session is saved.
+//
+// Login also does the session half of Django's rotate_token(): it removes
+// the CSRF token Django keeps in the session under CSRF_USE_SESSIONS
+// ("_csrftoken"), so the pre-login token stops working and Django's
+// CsrfViewMiddleware issues a fresh one on the next page that asks for a
+// token. A token kept in the csrftoken cookie (Django's default) is not
+// rotated: this package does not see the response, and neither does
+// middleware.Login touch that cookie. A Go service logging users in for a
+// Django site with cookie-based CSRF should expire the csrftoken cookie
+// itself (with CSRF_COOKIE_PATH and CSRF_COOKIE_DOMAIN) if it wants
+// Django's rotation.
 func Login(ctx context.Context, sess *django.Session, u *User, backend string, cfg *Config) error {
 	if backend == "" {
 		bs := cfg.backends()
@@ -369,8 +400,13 @@ func Login(ctx context.Context, sess *django.Session, u *User, backend string, c
 	if err := sess.Err(); err != nil {
 		return err
 	}
-	if l, ok := ReadLogin(d); ok || d.Has(py.Str(django.AuthUserIDKey)) {
-		if !sameUser(l.UserID, u.ID) || (h != "" && !equal(l.Hash, h)) {
+	l, ok := ReadLogin(d)
+	// rotate_token: drop the old CSRF token before cycle_key writes the
+	// data under the new key, so it is never stored there.
+	sess.Delete(django.CSRFSessionKey)
+	if ok || d.Has(py.Str(django.AuthUserIDKey)) {
+		// An id that is not a str or an int (ok false) cannot be u's.
+		if !ok || !sameUser(l.UserID, u.ID) || (h != "" && !equal(l.Hash, h)) {
 			if err := sess.Flush(); err != nil {
 				return err
 			}
@@ -385,7 +421,9 @@ func Login(ctx context.Context, sess *django.Session, u *User, backend string, c
 }
 
 // Logout is django.contrib.auth.logout(request): flush the session (its
-// record is deleted and the key dropped). Django 3.0+ keeps nothing.
+// record is deleted and the key dropped). Django 3.0+ keeps nothing — the
+// CSRF_USE_SESSIONS token goes with the rest, and Django's logout does not
+// rotate a cookie token either.
 func Logout(ctx context.Context, sess *django.Session) error {
 	return sess.Flush()
 }
@@ -398,7 +436,9 @@ func UpdateSessionAuthHash(ctx context.Context, sess *django.Session, u *User, c
 	if err := sess.CycleKey(); err != nil {
 		return err
 	}
-	if l, ok := ReadLogin(sess.Data()); ok && sameUser(l.UserID, u.ID) {
+	// Django compares request.user, which is anonymous for a session
+	// without a backend.
+	if l, ok := ReadLogin(sess.Data()); ok && l.HasBackend && sameUser(l.UserID, u.ID) {
 		sess.Set(django.AuthHashKey, py.Str(cfg.CurrentHash(u)))
 	}
 	return sess.Save(false)

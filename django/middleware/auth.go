@@ -97,7 +97,11 @@ func Verdict(r *http.Request) *auth.Verdict {
 }
 
 // Login logs u in on this request's session, as django.contrib.auth.login
-// does; the response then carries the new session cookie.
+// does; the response then carries the new session cookie. As auth.Login,
+// it drops the CSRF token Django keeps in the session under
+// CSRF_USE_SESSIONS, so Django issues a new one; it does not touch a
+// csrftoken cookie (Django's default CSRF storage), which therefore keeps
+// its pre-login value — expire it in the handler if that matters.
 func Login(r *http.Request, u *auth.User, backend string) error {
 	lu := userOf(r)
 	sess := Session(r)

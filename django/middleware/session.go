@@ -85,9 +85,12 @@ func cookieValue(h http.Header, name string) (string, bool) {
 //     status is 500 or above (the Django 4.2+ rule);
 //   - the cookie carries Max-Age and Expires from get_expiry_age(), or
 //     neither for a browser-session cookie, with SESSION_COOKIE_DOMAIN,
-//     PATH, SECURE, HTTPONLY and SAMESITE;
+//     PATH, SECURE, HTTPONLY and SAMESITE (the SameSite value spelt as
+//     the setting spells it, as Django writes it; a Domain's leading dot
+//     is dropped, as net/http drops it and browsers ignore it);
 //   - a session emptied during the request (flush, logout) deletes the
-//     cookie, if the request carried one;
+//     cookie, if the request carried one, with Secure forced for a
+//     __Secure- or __Host- name and for SameSite=None in any case;
 //   - Vary: Cookie when the session was accessed, deleted or set (the
 //     5.2.14+/6.0.5+ rule);
 //   - a session deleted by a concurrent request (Django's UpdateError) is
@@ -212,12 +215,15 @@ func (sw *sessionWriter) commit(status int) {
 	}
 	empty := sess.IsEmpty()
 	if sw.hadCookie && empty {
-		http.SetCookie(sw.ResponseWriter, &http.Cookie{
+		// Django's delete_cookie: no HttpOnly, and Secure forced where
+		// browsers would ignore the deletion without it.
+		mode, ok := s.SameSiteMode()
+		setCookie(h, &http.Cookie{
 			Name: s.SessionCookieName, Value: "", Path: s.SessionCookiePath, Domain: s.SessionCookieDomain,
-			Expires: time.Unix(0, 0), MaxAge: -1, SameSite: sameSite(s.SessionCookieSameSite),
-			Secure: s.SessionCookieSameSite == "None" || strings.HasPrefix(s.SessionCookieName, "__Secure-") ||
+			Expires: time.Unix(0, 0), MaxAge: -1,
+			Secure: mode == "none" || strings.HasPrefix(s.SessionCookieName, "__Secure-") ||
 				strings.HasPrefix(s.SessionCookieName, "__Host-"),
-		})
+		}, s.SessionCookieSameSite, ok)
 		addVary(h, "Cookie")
 		return
 	}
@@ -247,7 +253,6 @@ func (sw *sessionWriter) commit(status int) {
 	c := &http.Cookie{
 		Name: s.SessionCookieName, Value: sess.SessionKey(), Path: s.SessionCookiePath,
 		Domain: s.SessionCookieDomain, Secure: s.SessionCookieSecure, HttpOnly: s.SessionCookieHTTPOnly,
-		SameSite: sameSite(s.SessionCookieSameSite),
 	}
 	if !expires.IsZero() {
 		c.Expires = expires.UTC()
@@ -257,7 +262,8 @@ func (sw *sessionWriter) commit(status int) {
 			c.MaxAge = -1 // Max-Age=0: already expired
 		}
 	}
-	http.SetCookie(sw.ResponseWriter, c)
+	_, ok := s.SameSiteMode()
+	setCookie(h, c, s.SessionCookieSameSite, ok)
 	addVary(h, "Cookie")
 }
 
@@ -282,16 +288,23 @@ func (sw *sessionWriter) replace(status int, hnd http.Handler, err error) {
 	http.Error(sw.ResponseWriter, msg, status)
 }
 
-func sameSite(v string) http.SameSite {
-	switch v {
-	case "Lax":
-		return http.SameSiteLaxMode
-	case "Strict":
-		return http.SameSiteStrictMode
-	case "None":
-		return http.SameSiteNoneMode
+// setCookie adds c as a Set-Cookie header, as http.SetCookie does, with a
+// SameSite attribute spelt as the setting spells it: Django writes
+// SESSION_COOKIE_SAMESITE unchanged ("SameSite=none" for "none"), where
+// net/http would write its own capitalisation. c.SameSite must be unset;
+// net/http puts the attribute last too, so for "Lax", "Strict" and "None"
+// the header is byte-for-byte what http.SetCookie writes. A value
+// Settings.Validate refuses (valid false) is left out, never copied into
+// the header.
+func setCookie(h http.Header, c *http.Cookie, sameSite string, valid bool) {
+	v := c.String()
+	if v == "" {
+		return // an invalid cookie name: net/http drops it too
 	}
-	return http.SameSiteDefaultMode
+	if valid && sameSite != "" {
+		v += "; SameSite=" + sameSite
+	}
+	h.Add("Set-Cookie", v)
 }
 
 // addVary adds a field to the Vary header as Django's patch_vary_headers:
