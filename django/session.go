@@ -22,6 +22,7 @@ type Session struct {
 	key      string   // "" is Django's None
 	data     *py.Dict // nil until loaded
 	loadErr  error    // why the lazy load failed
+	corrupt  bool     // the load found a record that fails verification
 	accessed bool
 	modified bool
 }
@@ -72,6 +73,13 @@ func (s *Session) SetModified(m bool) { s.modified = m }
 // session that could not be read is never overwritten.
 func (s *Session) Err() error { return s.loadErr }
 
+// Corrupt reports whether the load found a record under the key that fails
+// verification (tampered, or written with another SECRET_KEY): Django logs
+// "Session data corrupted" to django.security.SuspiciousSession then. Only
+// StateLoader stores (db, file, cached_db) tell; it is false before the
+// session is loaded.
+func (s *Session) Corrupt() bool { return s.corrupt }
+
 // Load reads the session from the store now (Django's load()): a missing or
 // expired session becomes empty and loses its key, so the next save creates
 // a fresh one (Django never adopts an unknown key). A record that is there
@@ -82,6 +90,7 @@ func (s *Session) Err() error { return s.loadErr }
 func (s *Session) Load() error {
 	s.data = nil
 	s.loadErr = nil
+	s.corrupt = false
 	s.dict()
 	return s.loadErr
 }
@@ -118,6 +127,7 @@ func (s *Session) dict() *py.Dict {
 	case state == LoadCorrupt:
 		// Django's db, file and cached_db backends: decode() gives {} and
 		// the key stays (spec §3.6).
+		s.corrupt = true
 		s.data = py.NewDict(0)
 	case state != LoadFound || d == nil:
 		s.key = ""

@@ -1,11 +1,15 @@
 package middleware_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -314,5 +318,51 @@ func TestCookieParsingAsDjango(t *testing.T) {
 		if seen != want {
 			t.Errorf("Cookie %q: session key %q, want %q", header, seen, want)
 		}
+	}
+}
+
+// TestCorruptSessionKeepsCookieAndLogs: a session file that fails
+// verification loads empty under the same key, as Django's file backend
+// loads it: the cookie is left alone (Django sends no Set-Cookie here) and
+// the middleware logs what Django logs to django.security.SuspiciousSession,
+// without the key or the data.
+func TestCorruptSessionKeepsCookieAndLogs(t *testing.T) {
+	s, _ := storetest.Settings()
+	s.SessionFilePath = t.TempDir()
+	fs, err := file.New(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	key, _ := django.NewSessionKey()
+	const planted = "eyJhIjoxfQ:1r31eq:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
+	if err := os.WriteFile(filepath.Join(s.SessionFilePath, "sessionid"+key), []byte(planted), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var logs bytes.Buffer
+	m := &middleware.Sessions{Store: fs, Settings: s, Logger: slog.New(slog.NewTextHandler(&logs, nil))}
+	var gotKey string
+	var n int
+	h := m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		sess := middleware.Session(r)
+		n = sess.Data().Len()
+		gotKey = sess.SessionKey()
+	}))
+	resp := do(h, key)
+	if n != 0 || gotKey != key {
+		t.Fatalf("handler saw %d items under key %q, want 0 under the cookie's key", n, gotKey)
+	}
+	if c := resp.Header.Values("Set-Cookie"); len(c) != 0 {
+		t.Errorf("Set-Cookie %q; Django leaves the cookie alone", c)
+	}
+	if got := resp.Header.Get("Vary"); got != "Cookie" {
+		t.Errorf("Vary %q, want Cookie", got)
+	}
+	line := logs.String()
+	if !strings.Contains(line, "level=WARN") || !strings.Contains(line, "session data corrupted") ||
+		!strings.Contains(line, "django.security.SuspiciousSession") {
+		t.Errorf("log %q", line)
+	}
+	if strings.Contains(line, key) || strings.Contains(line, planted[:10]) {
+		t.Errorf("the log carries the key or the data: %q", line)
 	}
 }

@@ -106,9 +106,11 @@ func cookieValue(h http.Header, name string) (string, bool) {
 type Sessions struct {
 	Store    django.Store
 	Settings *django.Settings
-	// Logger receives store failures (at error level) and rejected
-	// sessions (at debug level); nil means slog.Default(). Secrets and
-	// session keys are never logged.
+	// Logger receives store failures (at error level), session data that
+	// fails verification (at warn level, as Django logs "Session data
+	// corrupted" to django.security.SuspiciousSession) and rejected
+	// sessions (at debug level); nil means slog.Default(). Secrets, session
+	// data and session keys are never logged.
 	Logger *slog.Logger
 	// Interrupted answers a request whose session was deleted before it
 	// completed; nil writes Django's 400 text.
@@ -206,6 +208,9 @@ func (sw *sessionWriter) commit(status int) {
 	m, sess := sw.m, sw.sess
 	s := m.Settings
 	h := sw.ResponseWriter.Header()
+	if sess.Corrupt() {
+		m.logger().Warn("djsession: session data corrupted", "logger", "django.security.SuspiciousSession")
+	}
 	if err := sess.Err(); err != nil {
 		m.logger().Error("djsession: loading the session failed; not saving it", "err", err)
 		if sess.Accessed() {
