@@ -17,12 +17,19 @@ import (
 // in has a bound. A zero field means "use the DefaultLimits value"; there is
 // no "unlimited" setting, use a large number instead.
 type Limits struct {
-	// MaxInput is the largest pickle accepted, in bytes. Default 1 MiB: a
-	// Django session is typically well under 10 KB (a signed cookie is
-	// capped near 4 KB by browsers), so 1 MiB leaves two orders of magnitude
-	// of headroom while keeping the worst-case work per value small. It
-	// also bounds the bytes that calls in the pickle (bytes(), bytearray(),
-	// _codecs.encode, Decimal(), ...) may build in total.
+	// MaxInput is the largest pickle accepted, in bytes. Default 8 MiB,
+	// the bound the rest of djsession puts on a session value
+	// (signing.DefaultMaxDecompressedSize, the cache backend's
+	// DefaultMaxValueSize), so that every pickled session Django could store
+	// and the other bounds let through is read, not taken for "no session".
+	// Sessions are typically well under 10 KB; the input size alone does not
+	// bound the work, the other limits do: MaxTotalItems bounds the values
+	// and memory, MaxDepth the nesting, and the hashing of keys is bounded
+	// in proportion to MaxInput and MaxTotalItems. MaxInput also bounds the
+	// bytes that calls in the pickle (bytes(), bytearray(), _codecs.encode,
+	// Decimal(), ...) may build in total, so a load holds at most about
+	// twice MaxInput of string data (the input, which strings share, and
+	// what calls build) plus what MaxTotalItems allows.
 	MaxInput int
 	// MaxDepth bounds both the number of simultaneously open MARKs and the
 	// nesting depth of containers in the result. Default 200: real session
@@ -38,9 +45,15 @@ type Limits struct {
 	// frozenset() calls copy, and also the size of the result counted as a
 	// tree (a container reached through n references counts n times). It is
 	// what bounds memory and the cost of walking the result: each item
-	// costs the reader about a hundred bytes, so the default of 100 000 keeps
-	// the worst case around ten megabytes, which a 1 MiB pickle of ordinary
-	// data never comes close to needing.
+	// costs the reader about a hundred bytes for a scalar and up to about
+	// five hundred for an empty dict or set, so the default of 100 000 keeps
+	// the worst case to some tens of megabytes on top of the input (an
+	// 8 MiB pickle of empty dicts is refused after allocating about 57 MB,
+	// one of small ints after about 21 MB). Ordinary session data needs a
+	// small fraction of it; a pickle of more than 100 000 values (an 8 MiB
+	// list of small ints, say) is refused with ErrLimit whatever its size
+	// in bytes, so a caller that must read such values raises this limit
+	// along with MaxInput.
 	MaxTotalItems int
 	// MaxIntDigits bounds integers: a text INT/LONG argument may have at
 	// most this many digits and a binary LONG4 at most MaxIntDigits/2 bytes.
@@ -52,7 +65,7 @@ type Limits struct {
 // DefaultLimits are the limits Loads applies. See Limits for the reasoning
 // behind each value.
 var DefaultLimits = Limits{
-	MaxInput:        1 << 20,
+	MaxInput:        8 << 20,
 	MaxDepth:        200,
 	MaxContainerLen: 100_000,
 	MaxTotalItems:   100_000,
@@ -342,7 +355,7 @@ func (r *reader) reset(data []byte, lim Limits) {
 	r.stack, r.marks, r.memo, r.refs = r.stack[:0], r.marks[:0], r.memo[:0], r.refs[:0]
 	r.memoMap, r.memoLen = nil, 0
 	r.items, r.copied, r.hashWork, r.shared = 0, 0, 0, false
-	r.hashBudget = hashBudget(lim)
+	r.hashBudget = hashBudget(len(data), lim)
 	r.vals, r.args = r.vals[:0], r.args[:0]
 	r.herd, r.herdFound, r.herdDeadline = false, false, py.None
 }

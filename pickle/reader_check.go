@@ -32,11 +32,13 @@ import (
 // or Set with more entries keeps a hash index; up to it, lookups scan.
 const pyIndexThreshold = 8
 
-// hashBudget bounds the hashing work of one load, in the units of
+// hashBudget bounds the hashing work of loading n bytes, in the units of
 // hashCost (about one byte of py.HashKey output each). A 1 MiB pickle of
-// ordinary keys needs a few million.
-func hashBudget(l Limits) int {
-	b := float64(l.MaxInput)*8 + float64(l.MaxTotalItems)*64
+// ordinary keys needs a few million. It grows with the input, not with
+// MaxInput, so that a raised MaxInput does not let a small hostile pickle
+// spend seconds hashing.
+func hashBudget(n int, l Limits) int {
+	b := float64(min(n, l.MaxInput))*8 + float64(l.MaxTotalItems)*64
 	if b > math.MaxInt32*64 {
 		return math.MaxInt32 * 64
 	}

@@ -918,6 +918,21 @@ func TestLoadsHashWork(t *testing.T) {
 		}
 		t.Logf("%s: %v", c.name, took)
 	}
+	// A raised MaxInput does not raise the bound for a small input: the
+	// budget follows the input's size.
+	big := DefaultLimits
+	big.MaxInput = 512 << 20
+	for _, c := range cases[2:5] {
+		_, err := rdLoad(t, []byte(c.in), big)
+		var bound int
+		if err != nil {
+			msg := err.Error()
+			fmt.Sscanf(msg[strings.LastIndexByte(msg, '(')+1:], "%d", &bound)
+		}
+		if !errors.Is(err, ErrLimit) || bound == 0 || bound > 100_000_000 {
+			t.Errorf("%s with MaxInput 512 MiB: %v (bound %d), want the hashing bound of a small input", c.name, err, bound)
+		}
+	}
 	// The same shapes with ordinary sizes load.
 	for _, in := range []string{
 		rdLevels(8) + "}h\x08Ns.",

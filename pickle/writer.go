@@ -24,14 +24,29 @@ package pickle
 //     singletons are one object by value, as in CPython: '' and every
 //     one-character str below U+0100, b'' and every one-byte bytes,
 //     datetime.timezone.utc, pytz.utc, one zoneinfo.ZoneInfo per key, and
-//     the classes and module names a pickle refers to. Other str, bytes,
+//     the classes and module names a pickle refers to.
+//   - Dict keys are shared by value: within one Dumps, every str used as a
+//     key of a dict or OrderedDict that is not one of the singletons above
+//     (so every key of two or more characters, and a one-character key at
+//     U+0100 or above) is memoized when first written as a key, and each
+//     later key equal to it is a BINGET/LONG_BINGET of that entry. This is
+//     what CPython writes for the values json.loads returns (it gives every
+//     equal object key of one document the same str object, with or
+//     without object_pairs_hook) and for dicts built from literal keys in
+//     Python source (identifier-like literals are interned, and equal
+//     literals of one module are one constant). Only keys share with
+//     keys: a str value is never a BINGET of a key or of another value, and
+//     a key is never a BINGET of an earlier equal value; other str, bytes,
 //     Decimal and UUID values have no identity, so each is written afresh.
-//     Where CPython shares such an object (interned identifiers: repeated
-//     literal keys in Python source, a key 'decimal' that is also a module
-//     name; keys json.loads memoized) it writes BINGET and we write the text
-//     again: the output loads to the same value but differs in bytes. The
-//     bytes are CPython's whenever no str or bytes object of two or more
-//     characters is shared.
+//   - So the bytes differ from CPython's only where CPython's sharing of str
+//     objects differs from that rule: a dict key built at run time (say
+//     'user_%d' % n) and repeated in a value CPython did not get from one
+//     json.loads call is a separate object each time, which CPython writes
+//     again where we write BINGET; and an interned str shared across roles
+//     (a literal key 'decimal' that is also the module name of a Decimal in
+//     the same pickle, or a literal str value equal to a literal key) is a
+//     BINGET in CPython where we write the text again. Either way the
+//     pickle loads to an equal value.
 //   - Lists are written in APPENDS batches of 1000 (one item: APPEND); dicts
 //     and sets in SETITEMS/ADDITEMS batches of 1000 (a dict of one item:
 //     SETITEM), with the trailing empty batch CPython writes when the size is
@@ -241,6 +256,48 @@ type dumper struct {
 	zones      []zoneEntry
 	strs       singleMemo // '' and the 1-char strs below U+0100 (CPython singletons)
 	bytess     singleMemo // b'' and the 1-byte bytes (CPython singletons)
+	keys       keyMemo    // dict keys that are not singletons, by value
+}
+
+const inlineKeys = 16
+
+// keyMemo records where each str written as a dict key (other than the
+// singletons, which strs holds) went in the memo, by value: a later dict key
+// equal to it is a BINGET of that entry, as CPython writes the one shared
+// key object json.loads or a literal key in Python source gives it.
+type keyMemo struct {
+	n    int
+	keys [inlineKeys]string
+	idx  [inlineKeys]uint32
+	more map[string]uint32
+}
+
+func (m *keyMemo) get(k string) (uint32, bool) {
+	if m.more != nil {
+		idx, ok := m.more[k]
+		return idx, ok
+	}
+	for i := 0; i < m.n; i++ {
+		if m.keys[i] == k {
+			return m.idx[i], true
+		}
+	}
+	return 0, false
+}
+
+func (m *keyMemo) put(k string, idx uint32) {
+	if m.more == nil && m.n < inlineKeys {
+		m.keys[m.n], m.idx[m.n] = k, idx
+		m.n++
+		return
+	}
+	if m.more == nil {
+		m.more = make(map[string]uint32, 2*inlineKeys)
+		for i := 0; i < m.n; i++ {
+			m.more[m.keys[i]] = m.idx[i]
+		}
+	}
+	m.more[k] = idx
 }
 
 // singleMemo records where the CPython singletons among str and bytes (the
@@ -310,13 +367,15 @@ func singleBytes(b string) (uint16, bool) {
 // Dumps returns the pickle of v at the given protocol (2 to 5).
 //
 // The bytes are CPython 3.11's pickle.dumps(v, protocol) for every value in
-// which no str or bytes object of two or more characters is shared (the
-// usual case for JSON-like session data; see the notes at the top of
-// writer.go), and for sets when Python iterates them in the order the
-// py.Set holds. In every case CPython loads the pickle to an equal value of
-// the same types: a tuple stays a tuple, a set a set, an OrderedDict an
-// OrderedDict, a datetime keeps its fold (protocol ≥ 4) and its tzinfo
-// class, and a list or dict that holds itself is written through the memo.
+// which CPython shares str objects as Dumps assumes: equal dict keys are one
+// object, and no other str or bytes object that is not a CPython singleton
+// is shared (the case for json.loads(doc), and so for JSON session data;
+// see the notes at the top of writer.go), and for sets when Python iterates
+// them in the order the py.Set holds. In every case CPython loads the
+// pickle to an equal value of the same types: a tuple stays a tuple, a set
+// a set, an OrderedDict an OrderedDict, a datetime keeps its fold
+// (protocol ≥ 4) and its tzinfo class, and a list or dict that holds itself
+// is written through the memo.
 // Dumps fails with ErrDumpProtocol or ErrUnpicklable, and never panics.
 func Dumps(v py.Value, protocol int) ([]byte, error) {
 	out, err := AppendDumps(make([]byte, 0, dumpInitialAlloc), v, protocol)
@@ -1113,10 +1172,33 @@ func (d *dumper) setItems(entries []py.DictEntry) error {
 }
 
 func (d *dumper) saveEntry(e *py.DictEntry) error {
-	if err := d.save(e.Key); err != nil {
+	if e.Key.Kind() == py.StrKind {
+		if err := d.saveKeyStr(e.Key); err != nil {
+			return err
+		}
+	} else if err := d.save(e.Key); err != nil {
 		return err
 	}
 	return d.save(e.Value)
+}
+
+// saveKeyStr is save() of a str dict key: the singletons as everywhere,
+// any other key shared by value with the equal keys written before it.
+func (d *dumper) saveKeyStr(k py.Value) error {
+	d.boundary()
+	s, _ := k.Str()
+	if _, ok := singleStr(s); ok {
+		return d.saveStrNoBoundary(s)
+	}
+	if idx, ok := d.keys.get(s); ok {
+		d.memoGet(idx)
+		return nil
+	}
+	if err := d.saveFreshStr(s); err != nil {
+		return err
+	}
+	d.keys.put(s, d.memoLen-1) // the memo entry written last
+	return nil
 }
 
 func (d *dumper) saveSet(s *py.Set, kind py.Kind) error {

@@ -67,8 +67,9 @@ const MaxSessionKeyLength = 256
 // memory: with the limit, one Load reads at most 8 MiB + 1 byte.
 // (Memcached's own item limit is 1 MiB by default.) The value formats
 // refuse more, but only after the read: the pickle reader any pickle over
-// 1 MiB (pickle.DefaultLimits.MaxInput), every format a decompressed
-// value over codec.DefaultMaxSize.
+// 8 MiB (pickle.DefaultLimits.MaxInput), every format a decompressed
+// value over codec.DefaultMaxSize (16 MiB). A larger WithMaxValueSize, or
+// none, raises those two bounds of the store's format along with it.
 const DefaultMaxValueSize = 8 << 20
 
 // ErrInvalidSessionKey is returned by Save for a key that cannot be stored
@@ -149,6 +150,8 @@ func newStore(client Client, settings *django.Settings, f codec.Format, o *optio
 	case s.maxValue < 0:
 		s.maxValue = 0
 	}
+	f = readBoundFormat(f, s.maxValue)
+	s.format = f
 	if s.sessionPrefix == "" {
 		s.sessionPrefix = codec.SessionCachePrefix
 	}

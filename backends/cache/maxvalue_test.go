@@ -195,8 +195,8 @@ func equalMap(a, b map[string]bool) bool {
 }
 
 // TestDefaultMaxValueSize: at the default limit a valid session is found;
-// one byte more is not (but is without a limit). JSON, since the pickle
-// reader refuses pickles over 1 MiB (pickle.DefaultLimits.MaxInput).
+// one byte more is not (but is without a limit). JSON here; pickled
+// sessions over the default limit are TestMaxValueSizeRaisesReadBounds's.
 func TestDefaultMaxValueSize(t *testing.T) {
 	s, _ := storetest.Settings()
 	def, _ := openRedis(t, s, WithSerializer("json"))

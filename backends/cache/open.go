@@ -134,7 +134,13 @@ func WithSessionPrefix(p string) Option { return func(o *options) { o.sessionPre
 // found, no error; List: nil Data), as a value that does not decode, and
 // is not read whole (Redis: GETRANGE key 0 n, see BoundedClient). 0 keeps
 // the CACHE_URL's max_value_size, or DefaultMaxValueSize; a negative n
-// removes the limit (Django's behaviour: values are read with GET).
+// removes the limit (Django's behaviour: values are read with GET). A
+// limit above the defaults also raises the bounds the value format of
+// package codec applies when decoding (the pickle reader's MaxInput, 8 MiB
+// by default, and the format's MaxSize on decompressed bytes, 16 MiB), to
+// n, or to 512 MiB without a limit, so that a value read is not then
+// refused for its size; bounds set on the format given to WithFormat are
+// kept.
 func WithMaxValueSize(n int) Option {
 	return func(o *options) {
 		if n != 0 {
