@@ -1,11 +1,9 @@
 package pickle
 
 import (
-	"bufio"
 	"bytes"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"math/rand"
 	"os/exec"
@@ -93,49 +91,11 @@ func (a *keysAnswer) UnmarshalJSON(b []byte) error {
 // order.
 func keysRunOracle(t *testing.T, docs []keysDoc) []keysAnswer {
 	t.Helper()
-	cmd := exec.Command(dumpPython, "-c", keysOracleScript)
-	stdin, err := cmd.StdinPipe()
-	if err != nil {
-		t.Fatal(err)
+	in := make([]map[string]any, len(docs))
+	for i, d := range docs {
+		in[i] = map[string]any{"doc": d.doc, "ordered": d.ordered}
 	}
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	werr := make(chan error, 1)
-	go func() {
-		w := bufio.NewWriter(stdin)
-		enc := json.NewEncoder(w)
-		for _, d := range docs {
-			if err := enc.Encode(map[string]any{"doc": d.doc, "ordered": d.ordered}); err != nil {
-				werr <- err
-				return
-			}
-		}
-		werr <- errors.Join(w.Flush(), stdin.Close())
-	}()
-	sc := bufio.NewScanner(stdout)
-	sc.Buffer(nil, 1<<30)
-	var res []keysAnswer
-	for sc.Scan() {
-		var a keysAnswer
-		if err := json.Unmarshal(sc.Bytes(), &a); err != nil {
-			t.Fatal(err)
-		}
-		res = append(res, a)
-	}
-	if err := <-werr; err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Wait(); err != nil || len(res) != len(docs) {
-		t.Fatalf("oracle: %v (%d answers for %d documents): %s", err, len(res), len(docs), stderr.String())
-	}
-	return res
+	return pyStream[map[string]any, keysAnswer](t, exec.Command(dumpPython, "-c", keysOracleScript), in)
 }
 
 // keysQuote writes s as a JSON string the way json.dumps does by default

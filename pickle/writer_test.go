@@ -1,7 +1,6 @@
 package pickle
 
 import (
-	"bufio"
 	"bytes"
 	"encoding/base64"
 	"encoding/binary"
@@ -770,53 +769,15 @@ type dumpOracleResult struct {
 // answers in order.
 func dumpRunOracle(t *testing.T, cases []dumpCase, ours []map[string][]byte) []dumpOracleResult {
 	t.Helper()
-	cmd := exec.Command(dumpPython, dumpOracleScript, "dump")
-	stdin, err := cmd.StdinPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	werr := make(chan error, 1)
-	go func() {
-		w := bufio.NewWriter(stdin)
-		enc := json.NewEncoder(w)
-		for i, c := range cases {
-			goHex := map[string]string{}
-			for p, b := range ours[i] {
-				goHex[p] = hex.EncodeToString(b)
-			}
-			if err := enc.Encode(map[string]any{"v": c.v, "go": goHex}); err != nil {
-				werr <- err
-				return
-			}
+	in := make([]map[string]any, len(cases))
+	for i, c := range cases {
+		goHex := map[string]string{}
+		for p, b := range ours[i] {
+			goHex[p] = hex.EncodeToString(b)
 		}
-		werr <- errors.Join(w.Flush(), stdin.Close())
-	}()
-	sc := bufio.NewScanner(stdout)
-	sc.Buffer(nil, 1<<30)
-	var res []dumpOracleResult
-	for sc.Scan() {
-		var r dumpOracleResult
-		if err := json.Unmarshal(sc.Bytes(), &r); err != nil {
-			t.Fatal(err)
-		}
-		res = append(res, r)
+		in[i] = map[string]any{"v": c.v, "go": goHex}
 	}
-	if err := <-werr; err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Wait(); err != nil || len(res) != len(cases) {
-		t.Fatalf("oracle: %v (%d answers for %d cases): %s", err, len(res), len(cases), stderr.String())
-	}
-	return res
+	return pyStream[map[string]any, dumpOracleResult](t, exec.Command(dumpPython, dumpOracleScript, "dump"), in)
 }
 
 func dumpAll(t *testing.T, cases []dumpCase) ([]py.Value, []map[string][]byte) {
