@@ -82,12 +82,9 @@ func runWhoami(inv *invocation) error {
 
 func (inv *invocation) whoami(ctx context.Context, s *django.Settings, st django.Store) error {
 	key := inv.args[0]
-	data, found, err := st.Load(ctx, key)
+	data, err := loadSession(ctx, st, key)
 	if err != nil {
-		return storeError(err)
-	}
-	if !found || data == nil {
-		return errNoSession()
+		return err
 	}
 	cfg, done, err := inv.authConfig(s)
 	if err != nil {

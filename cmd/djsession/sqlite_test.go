@@ -124,6 +124,12 @@ func TestSQLiteSampleDB(t *testing.T) {
 		*e.ExpireDate != "2030-01-01T00:00:00+00:00" {
 		t.Fatalf("corrupt row: %+v", e)
 	}
+	// get and whoami say why, and exit 1 as for no session.
+	for _, cmd := range []string{"get", "whoami"} {
+		if _, errOut := storeRun(t, env, "", 1, cmd, "corruptcorruptcorruptcorrupt0000", now); !strings.Contains(errOut, "session data corrupted") {
+			t.Errorf("%s of a corrupt row: stderr %q", cmd, errOut)
+		}
+	}
 
 	// clearsessions deletes the expired row only; rm deletes one row.
 	storeRun(t, env, "", 0, "clearsessions", now)

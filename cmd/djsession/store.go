@@ -187,6 +187,32 @@ func errNoSession() error {
 	return rejectf("no such session (missing, expired, or not readable with this SECRET_KEY)")
 }
 
+// loadSession loads key for get and whoami: the data, or a rejection that
+// says why when the store can tell (django.StateLoader: a record is there
+// but fails verification).
+func loadSession(ctx context.Context, st django.Store, key string) (*py.Dict, error) {
+	if sl, ok := st.(django.StateLoader); ok {
+		d, state, err := sl.LoadState(ctx, key)
+		switch {
+		case err != nil:
+			return nil, storeError(err)
+		case state == django.LoadCorrupt:
+			return nil, rejectf("session data corrupted: the stored session does not verify with this SECRET_KEY or its fallbacks (Django loads it as an empty session)")
+		case state != django.LoadFound || d == nil:
+			return nil, errNoSession()
+		}
+		return d, nil
+	}
+	d, found, err := st.Load(ctx, key)
+	if err != nil {
+		return nil, storeError(err)
+	}
+	if !found || d == nil {
+		return nil, errNoSession()
+	}
+	return d, nil
+}
+
 // sessionRecord is the JSON object ls prints per session (and set for the
 // saved one): session_key, expire_date (ISO 8601 UTC or null), user_id
 // (the stored _auth_user_id as a string, or null), and "corrupt": true for
@@ -269,18 +295,16 @@ func runGet(inv *invocation) error {
 }
 
 func (inv *invocation) get(ctx context.Context, engine string, s *django.Settings, st django.Store) error {
-	d, found, err := st.Load(ctx, inv.args[0])
+	d, err := loadSession(ctx, st, inv.args[0])
 	if err != nil {
-		return storeError(err)
-	}
-	if !found || d == nil {
-		if engine == "signed_cookies" {
+		var ee *exitError
+		if engine == "signed_cookies" && errors.As(err, &ee) && ee.code == exitRejected {
 			// Say why, as decode does: the cookie is all there is.
 			if _, derr := inv.cookieReason(s, inv.args[0]); derr != nil {
 				return derr
 			}
 		}
-		return errNoSession()
+		return err
 	}
 	return inv.printValue(py.DictOf(d))
 }

@@ -124,7 +124,7 @@ func TestFileStoreCommands(t *testing.T) {
 		{name: "get bad key", args: []string{"get", "../../etc/passwd", "--now", t0}, env: env, code: 1, stderr: "no such session"},
 		{name: "get short key", args: []string{"get", "abc", "--now", t0}, env: env, code: 1, stderr: "no such session"},
 		{name: "get other secret", args: []string{"get", a, "--now", t0, "--secret-key", "another-key-123"}, env: env,
-			code: 1, stderr: "no such session"},
+			code: 1, stderr: "session data corrupted"},
 		{name: "get fallback secret", args: []string{"get", a, "--now", t0, "--secret-key", "another-key-123",
 			"--fallback-key", "file-store-test-key"}, env: env, stdout: `{"_auth_user_id":"42","cart":[1,2]}` + "\n"},
 		{name: "set missing", args: []string{"set", strings.Repeat("y", 32), `{}`, "--now", t0}, env: env, code: 1, stderr: "no such session"},
