@@ -48,6 +48,10 @@
 //	                                        timedelta(0) without a name → py.UTC
 //	decimal.Decimal                         (str)
 //	pytz._UTC                               pytz.utc → py.PytzUTC
+//	pytz._p                                 (key,) → py.PytzStaticZone (a single-offset
+//	                                        zone Go knows); (key, utcoffset s, dst s,
+//	                                        tzname) → py.PytzZone; keys [A-Za-z0-9._+-/],
+//	                                        ≤64 bytes, no ".."
 //
 // Every other global, in any form (GLOBAL, STACK_GLOBAL with its names from
 // the stack or the memo, INST, or through getattr), fails with

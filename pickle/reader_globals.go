@@ -37,6 +37,7 @@ const (
 	gDecimal                                // decimal.Decimal(str)
 	gUUID                                   // uuid.UUID: NEWOBJ + BUILD({'int': n})
 	gPytzUTC                                // pytz._UTC(): what pytz.utc pickles as
+	gPytzP                                  // pytz._p(key[, utcoffset, dst, tzname]): pytz's other zones
 	gZoneInfo                               // zoneinfo.ZoneInfo, as getattr's target
 	gZoneInfoUnpickle                       // ZoneInfo._unpickle(key, from_cache)
 	gHerdMarker                             // django_redis.client.herd.Marker: LoadsHerd only (reader_herd.go)
@@ -58,7 +59,7 @@ func (g *global) qual() string { return g.module + "." + g.name }
 // must be one) rather than functions.
 func (g *global) isType() bool {
 	switch g.kind {
-	case gGetattr, gCodecsEncode, gReconstructor, gZoneInfoUnpickle:
+	case gGetattr, gCodecsEncode, gReconstructor, gZoneInfoUnpickle, gPytzP:
 		return false
 	}
 	return true
@@ -104,6 +105,7 @@ func init() {
 	def(gDecimal, "decimal", "Decimal")
 	def(gUUID, "uuid", "UUID")
 	def(gPytzUTC, "pytz", "_UTC")
+	def(gPytzP, "pytz", "_p")
 	def(gZoneInfo, "zoneinfo", "ZoneInfo")
 	// Protocol ≥4 STACK_GLOBAL may name the nested function directly.
 	def(gZoneInfoUnpickle, "zoneinfo", "ZoneInfo._unpickle")
@@ -162,6 +164,97 @@ func zoneInfo(key string) (*py.TZInfo, error) {
 	}
 	zoneKeys.Unlock()
 	return tz, nil
+}
+
+// pytzStatic caches the pytz StaticTzInfo zones (keys with a single offset
+// in the Go runtime's zone database), as zoneKeys does for zoneinfo keys.
+var pytzStatic struct {
+	sync.RWMutex
+	tz map[string]py.TZInfo
+}
+
+func pytzStaticZone(key string) (*py.TZInfo, error) {
+	pytzStatic.RLock()
+	tz, ok := pytzStatic.tz[key]
+	pytzStatic.RUnlock()
+	if ok {
+		return &tz, nil
+	}
+	z, err := py.PytzStaticZone(key)
+	if err != nil {
+		return nil, err
+	}
+	pytzStatic.Lock()
+	if pytzStatic.tz == nil {
+		pytzStatic.tz = map[string]py.TZInfo{}
+	}
+	if len(pytzStatic.tz) < maxZoneKeys {
+		pytzStatic.tz[key] = *z
+	}
+	pytzStatic.Unlock()
+	return z, nil
+}
+
+// pytzSeconds returns the int argument of pytz._p holding an offset in
+// seconds, when it is one strictly within ±24h.
+func pytzSeconds(a arg) (time.Duration, bool) {
+	if a.o != nil || a.v.Kind() != py.IntKind {
+		return 0, false
+	}
+	s, ok := a.v.Int()
+	if !ok || s <= -86400 || s >= 86400 {
+		return 0, false
+	}
+	return time.Duration(s) * time.Second, true
+}
+
+// callPytz is pytz._p, pytz's unpickler for its zones, in the two shapes
+// pytz writes: (key,) for a StaticTzInfo and (key, utcoffset, dst, tzname)
+// for a DstTzInfo instance (offsets in whole seconds). pytz itself looks
+// the key up in its zone database (a file path): the key must have the
+// shape of a zone key (py.ValidPytzKey), and a static one must be a
+// single-offset zone the Go runtime knows. Nothing else is accepted.
+func (r *reader) callPytz(g *global, args []arg) (arg, error) {
+	bad := func(kind error, why string) (arg, error) {
+		return arg{}, fmt.Errorf("%w: %s(%d args): %s", kind, g.qual(), len(args), why)
+	}
+	if len(args) != 1 && len(args) != 4 {
+		return bad(ErrMalformed, "need (key,) or (key, utcoffset, dst, tzname)")
+	}
+	key, ok := text(args[0])
+	if !ok {
+		return bad(ErrMalformed, "the zone key is a "+describe(args[0]))
+	}
+	if err := r.charge(len(key)); err != nil {
+		return arg{}, err
+	}
+	if !py.ValidPytzKey(key) {
+		return bad(ErrMalformed, fmt.Sprintf("invalid zone key %q", clip(key)))
+	}
+	if len(args) == 1 {
+		tz, err := pytzStaticZone(key)
+		if err != nil {
+			return bad(ErrUnsupported, fmt.Sprintf("zone %q is not a single-offset zone the Go runtime knows", clip(key)))
+		}
+		return arg{o: &object{kind: objTZ, tz: tz}}, nil
+	}
+	off, ok1 := pytzSeconds(args[1])
+	dst, ok2 := pytzSeconds(args[2])
+	if !ok1 || !ok2 {
+		return bad(ErrMalformed, "utcoffset and dst must be ints of seconds within ±86399")
+	}
+	name, ok := text(args[3])
+	if !ok {
+		return bad(ErrMalformed, "the tzname is a "+describe(args[3]))
+	}
+	if err := r.charge(len(name)); err != nil {
+		return arg{}, err
+	}
+	tz, err := py.PytzZone(key, off, dst, name)
+	if err != nil {
+		return bad(ErrMalformed, fmt.Sprintf("invalid tzname %q", clip(name)))
+	}
+	return arg{o: &object{kind: objTZ, tz: tz}}, nil
 }
 
 // charge counts n bytes made by a call (bytes(), bytearray(),
@@ -293,6 +386,8 @@ func (r *reader) call(g *global, args []arg) (arg, error) {
 			return bad(ErrMalformed, "takes no arguments")
 		}
 		return arg{o: pytzUTCObj}, nil
+	case gPytzP:
+		return r.callPytz(g, args)
 	case gDecimal:
 		s, ok := "", false
 		if len(args) == 1 {

@@ -23,8 +23,10 @@ package pickle
 //     fixed-offset *py.TZInfo (the same pointer is the same object); the
 //     singletons are one object by value, as in CPython: '' and every
 //     one-character str below U+0100, b'' and every one-byte bytes,
-//     datetime.timezone.utc, pytz.utc, one zoneinfo.ZoneInfo per key, and
-//     the classes and module names a pickle refers to.
+//     datetime.timezone.utc, pytz.utc, one zoneinfo.ZoneInfo per key, one
+//     pytz zone instance per (key, utcoffset, dst, tzname) with the strs
+//     pytz shares between them (see savePytz), and the classes and module
+//     names a pickle refers to.
 //   - Dict keys are shared by value: within one Dumps, every str used as a
 //     key of a dict or OrderedDict that is not one of the singletons above
 //     (so every key of two or more characters, and a one-character key at
@@ -58,6 +60,7 @@ import (
 	"fmt"
 	"math"
 	"math/bits"
+	"time"
 	"unicode/utf8"
 	"unsafe"
 
@@ -170,6 +173,7 @@ const (
 	cDecimal
 	cUUID
 	cPytzUTCClass
+	cPytzP // pytz._p, pytz's unpickler for its other zones
 	cZoneInfo
 	cHerdMarker // django_redis.client.herd.Marker (DumpsHerd)
 	nGlobals
@@ -216,6 +220,7 @@ var dumpGlobals = [nGlobals]dumpGlobal{
 	cDecimal:      {"decimal", "Decimal", "", cModDecimal},
 	cUUID:         {"uuid", "UUID", "", cModUUID},
 	cPytzUTCClass: {"pytz", "_UTC", "", cModPytz},
+	cPytzP:        {"pytz", "_p", "", cModPytz},
 	cZoneInfo:     {"zoneinfo", "ZoneInfo", "", cModZoneinfo},
 	cHerdMarker:   {herdModule, herdClass, "", cModHerd},
 }
@@ -235,6 +240,14 @@ type idEntry struct {
 type zoneEntry struct {
 	key string
 	idx uint32
+}
+
+// pytzStrKey names a tzname str of a pytz instance in dumper.pytzNames:
+// by zone key and name, or (key empty) by (utcoffset, dst, name).
+type pytzStrKey struct {
+	key      string
+	off, dst time.Duration
+	name     string
 }
 
 const inlineIDs = 16
@@ -257,6 +270,13 @@ type dumper struct {
 	strs       singleMemo // '' and the 1-char strs below U+0100 (CPython singletons)
 	bytess     singleMemo // b'' and the 1-byte bytes (CPython singletons)
 	keys       keyMemo    // dict keys that are not singletons, by value
+
+	// Memo indices of the pytz objects written (see savePytz), made on
+	// the first pytz zone: the instances by value, their key strs by key,
+	// their tzname strs by pytzStrKey.
+	pytz      map[py.TZInfo]uint32
+	pytzKeys  map[string]uint32
+	pytzNames map[pytzStrKey]uint32
 }
 
 const inlineKeys = 16
@@ -1428,8 +1448,9 @@ func (d *dumper) writeTimeDelta(days, secs, us int64) {
 }
 
 // saveTZ is save() of a tzinfo: datetime.timezone (utc is a singleton),
-// pytz.utc (a singleton, reduced to pytz._UTC()) or zoneinfo.ZoneInfo (one
-// cached object per key, reduced to ZoneInfo._unpickle(key, 1)).
+// pytz.utc (a singleton, reduced to pytz._UTC()), zoneinfo.ZoneInfo (one
+// cached object per key, reduced to ZoneInfo._unpickle(key, 1)) or another
+// pytz zone (savePytz).
 func (d *dumper) saveTZ(tz *py.TZInfo) error {
 	d.boundary()
 	switch tz.Kind {
@@ -1463,6 +1484,8 @@ func (d *dumper) saveTZ(tz *py.TZInfo) error {
 		d.boundary()
 		d.buf = append(d.buf, wEMPTY_TUPLE, wREDUCE)
 		d.putConst(cPytzUTC)
+	case py.TZPytz, py.TZPytzStatic:
+		return d.savePytz(tz)
 	case py.TZZoneInfo:
 		if tz.Key == "" || !validStr(tz.Key) {
 			return fmt.Errorf("%w: empty or invalid zoneinfo key", ErrUnpicklable)
@@ -1502,6 +1525,100 @@ func (d *dumper) saveTZ(tz *py.TZInfo) error {
 		return fmt.Errorf("%w: unknown tzinfo kind %d", ErrUnpicklable, tz.Kind)
 	}
 	return nil
+}
+
+// savePytz writes a pytz zone instance as its __reduce__ gives it:
+// pytz._p(key) for a StaticTzInfo, pytz._p(key, utcoffset seconds, dst
+// seconds, tzname) for a DstTzInfo instance, the REDUCE memoized.
+//
+// CPython memoizes by identity, and pytz shares its objects so: one
+// instance per (key, utcoffset, dst, tzname) (pytz.timezone and its
+// unpickler return cached instances, so equal ones are one object: a
+// repeat is a BINGET); one key str per zone, shared by all the instances
+// of the zone (a class attribute); and tzname strs shared between the
+// instances of one zone with the same name (read once per zone file) and
+// between zones with the same (utcoffset, dst, tzname) (pytz caches those
+// triples across zones). A tzname is therefore a BINGET of an earlier
+// equal one when it belongs to the same key or to the same triple. (Which
+// of two zones' equal triples pytz loaded first can make two names of
+// different triples in different zones one object in CPython and two
+// here, or the reverse; the pickle loads to an equal value either way.)
+func (d *dumper) savePytz(tz *py.TZInfo) error {
+	static := tz.Kind == py.TZPytzStatic
+	if static {
+		if !py.ValidPytzKey(tz.Key) {
+			return fmt.Errorf("%w: invalid pytz zone key", ErrUnpicklable)
+		}
+	} else if _, err := py.PytzZone(tz.Key, tz.Offset, tz.DST, tz.Name); err != nil {
+		return fmt.Errorf("%w: %v", ErrUnpicklable, err)
+	}
+	v := py.TZInfo{Kind: tz.Kind, Key: tz.Key}
+	if !static {
+		v.Offset, v.DST, v.Name = tz.Offset, tz.DST, tz.Name
+	}
+	if idx, ok := d.pytz[v]; ok {
+		d.memoGet(idx)
+		return nil
+	}
+	if d.pytz == nil {
+		d.pytz = map[py.TZInfo]uint32{}
+		d.pytzKeys = map[string]uint32{}
+		d.pytzNames = map[pytzStrKey]uint32{}
+	}
+	d.saveGlobal(cPytzP)
+	d.boundary() // the argument tuple
+	if !static {
+		d.buf = append(d.buf, wMARK)
+	}
+	d.boundary()
+	if idx, ok := d.pytzKeys[tz.Key]; ok {
+		d.memoGet(idx)
+	} else {
+		d.pytzKeys[tz.Key] = d.savePytzStr(tz.Key)
+	}
+	if static {
+		d.buf = append(d.buf, wTUPLE1)
+	} else {
+		d.boundary()
+		d.saveInt64(int64(tz.Offset / time.Second))
+		d.boundary()
+		d.saveInt64(int64(tz.DST / time.Second))
+		d.boundary()
+		byKey := pytzStrKey{key: tz.Key, name: tz.Name}
+		byTriple := pytzStrKey{off: tz.Offset, dst: tz.DST, name: tz.Name}
+		i1, ok1 := d.pytzNames[byKey]
+		i2, ok2 := d.pytzNames[byTriple]
+		switch {
+		case ok1 && (!ok2 || i1 < i2):
+			d.memoGet(i1)
+		case ok2:
+			d.memoGet(i2)
+		default:
+			idx := d.savePytzStr(tz.Name)
+			d.pytzNames[byKey] = idx
+			d.pytzNames[byTriple] = idx
+		}
+		d.buf = append(d.buf, wTUPLE)
+	}
+	d.memoPut()
+	d.buf = append(d.buf, wREDUCE)
+	d.pytz[v] = d.memoLen
+	d.memoPut()
+	return nil
+}
+
+// savePytzStr writes and memoizes a (validated, ASCII) str of a pytz
+// instance's arguments and returns its memo index; a CPython singleton
+// (one character) goes through the singletons' memo.
+func (d *dumper) savePytzStr(s string) uint32 {
+	if k, single := singleStr(s); single {
+		_ = d.saveStrNoBoundary(s)
+		idx, _ := d.strs.get(k)
+		return idx
+	}
+	idx := d.memoLen
+	_ = d.saveFreshStr(s) // at most MaxPytzKey bytes
+	return idx
 }
 
 // saveTimezone writes timezone(timedelta(us), [name]) up to REDUCE.

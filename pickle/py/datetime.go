@@ -3,6 +3,7 @@ package py
 import (
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -19,18 +20,42 @@ const (
 	TZPytzUTC
 	// TZZoneInfo is zoneinfo.ZoneInfo(Key): an IANA zone.
 	TZZoneInfo
+	// TZPytz is a pytz DstTzInfo instance: what pytz.timezone(Key).localize
+	// and Django ≤3.2's timezone.localtime attach to a datetime under
+	// USE_TZ with a TIME_ZONE other than UTC. pytz keeps one instance per
+	// (utcoffset, dst, tzname) of a zone and picks the one in force for
+	// each datetime; the instance, not the zone, is what the datetime
+	// carries and what is pickled: pytz._p(Key, utcoffset, dst, tzname).
+	// Its utcoffset() is Offset whatever the date, so the model treats it as
+	// a fixed offset (Location, UTCOffset, IsoFormat); Key and Name are
+	// kept so that the value repr()s and pickles as pytz's.
+	TZPytz
+	// TZPytzStatic is a pytz StaticTzInfo: a zone with a single offset in
+	// the zone database ("Etc/GMT+5", "EST", "Etc/UTC"), pickled as
+	// pytz._p(Key). Offset and Name are the zone's offset and abbreviation,
+	// taken from the Go runtime's zone database when the value is built
+	// (PytzStaticZone), since the pickle holds only the key.
+	TZPytzStatic
 )
 
-// TZInfo is a tzinfo. Build it with UTC, FixedZone, PytzUTC or ZoneInfo.
+// TZInfo is a tzinfo. Build it with UTC, FixedZone, PytzUTC, ZoneInfo,
+// PytzZone or PytzStaticZone.
 type TZInfo struct {
 	Kind TZKind
 	// Offset is the UTC offset of a TZFixed zone, a whole number of
-	// microseconds strictly between -24h and +24h.
+	// microseconds strictly between -24h and +24h; of a TZPytz or
+	// TZPytzStatic zone, the instance's utcoffset(), a whole number of
+	// seconds in the same range.
 	Offset time.Duration
+	// DST is dst() of a TZPytz instance (a whole number of seconds strictly
+	// between -24h and +24h; zero for standard time). Zero otherwise.
+	DST time.Duration
 	// Name is the explicit name of a TZFixed zone (timezone(offset, name));
-	// empty when none was given.
+	// empty when none was given. For TZPytz and TZPytzStatic, the
+	// instance's tzname() ("CEST", "-05").
 	Name string
-	// Key is the IANA key of a TZZoneInfo zone ("Europe/Paris").
+	// Key is the IANA key of a TZZoneInfo, TZPytz or TZPytzStatic zone
+	// ("Europe/Paris").
 	Key string
 }
 
@@ -57,7 +82,114 @@ func ZoneInfo(key string) (*TZInfo, error) {
 	return &TZInfo{Kind: TZZoneInfo, Key: key}, nil
 }
 
-// Location returns the Go *time.Location for the zone.
+// MaxPytzKey is the longest zone key PytzZone and PytzStaticZone accept
+// (the longest IANA key, "America/Argentina/ComodRivadavia", has 32 bytes).
+const MaxPytzKey = 64
+
+// maxPytzName bounds a pytz tzname: zone abbreviations have 3 to 6
+// characters ("CEST", "+0530").
+const maxPytzName = 16
+
+// ValidPytzKey reports whether key has the shape of a zone key pytz writes
+// in its pickles: 1 to MaxPytzKey bytes of '/'-separated components, each
+// non-empty, neither "." nor "..", made of ASCII letters, digits and
+// "._+-"; not "Local", not "UTC" in any case (pytz pickles its UTC as
+// pytz._UTC(), and pytz.timezone maps every spelling of "UTC" to it), and
+// without the "_plus_"/"_minus_" that pytz rewrites to "+"/"-".
+func ValidPytzKey(key string) bool {
+	if len(key) == 0 || len(key) > MaxPytzKey || key == "Local" || strings.EqualFold(key, "UTC") ||
+		strings.Contains(key, "_plus_") || strings.Contains(key, "_minus_") {
+		return false
+	}
+	for _, part := range strings.Split(key, "/") {
+		if part == "" || part == "." || part == ".." {
+			return false
+		}
+		for i := 0; i < len(part); i++ {
+			c := part[i]
+			if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '.' || c == '_' || c == '+' || c == '-') {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// validPytzName reports whether name has the shape of a zone abbreviation:
+// 1 to 16 ASCII letters, digits, '+' or '-'.
+func validPytzName(name string) bool {
+	if len(name) == 0 || len(name) > maxPytzName {
+		return false
+	}
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '+' || c == '-') {
+			return false
+		}
+	}
+	return true
+}
+
+// PytzZone returns the pytz DstTzInfo instance of zone key with the given
+// utcoffset(), dst() and tzname(): what pytz._p(key, utcoffset seconds, dst
+// seconds, tzname) unpickles to. The offsets must be whole seconds strictly
+// between -24h and +24h, key must pass ValidPytzKey and tzname be 1 to 16
+// ASCII letters, digits, '+' or '-'. The zone database is not consulted:
+// the instance is defined by the four values, as in the pickle.
+func PytzZone(key string, utcoffset, dst time.Duration, tzname string) (*TZInfo, error) {
+	if !ValidPytzKey(key) {
+		return nil, fmt.Errorf("py: invalid pytz zone key %q", clipKey(key))
+	}
+	for _, d := range [2]time.Duration{utcoffset, dst} {
+		if d <= -24*time.Hour || d >= 24*time.Hour || d%time.Second != 0 {
+			return nil, fmt.Errorf("py: pytz offset %v out of range", d)
+		}
+	}
+	if !validPytzName(tzname) {
+		return nil, fmt.Errorf("py: invalid pytz tzname %q", clipKey(tzname))
+	}
+	return &TZInfo{Kind: TZPytz, Key: key, Offset: utcoffset, DST: dst, Name: tzname}, nil
+}
+
+// PytzStaticZone returns the pytz StaticTzInfo of zone key: what
+// pytz._p(key) unpickles to. The key must pass ValidPytzKey and name a
+// zone the Go runtime loads (time.LoadLocation) with a single offset and no
+// transitions ("Etc/GMT+5", "EST", "Etc/UTC"), as pytz builds a
+// StaticTzInfo only for those; its offset and abbreviation become Offset
+// and Name. (For any other zone pytz._p(key) would give the zone's first,
+// local mean time, instance, which pytz never pickles that way.)
+func PytzStaticZone(key string) (*TZInfo, error) {
+	if !ValidPytzKey(key) {
+		return nil, fmt.Errorf("py: invalid pytz zone key %q", clipKey(key))
+	}
+	loc, err := time.LoadLocation(key)
+	if err != nil {
+		return nil, fmt.Errorf("py: unknown pytz zone %q", key)
+	}
+	t := time.Unix(0, 0).In(loc)
+	if start, end := t.ZoneBounds(); !start.IsZero() || !end.IsZero() {
+		return nil, fmt.Errorf("py: pytz zone %q has transitions: not a StaticTzInfo", key)
+	}
+	name, off := t.Zone()
+	d := time.Duration(off) * time.Second
+	if d <= -24*time.Hour || d >= 24*time.Hour {
+		return nil, fmt.Errorf("py: pytz zone %q: offset out of range", key)
+	}
+	return &TZInfo{Kind: TZPytzStatic, Key: key, Offset: d, Name: name}, nil
+}
+
+func clipKey(s string) string {
+	if len(s) > 40 {
+		return s[:40] + "..."
+	}
+	return s
+}
+
+// Location returns the Go *time.Location for the zone. For the pytz kinds
+// it is the instance's fixed offset, named by its tzname: a datetime
+// carrying a pytz instance has that offset whatever its date, as in Python
+// (a pytz DstTzInfo instance does not follow the zone's transitions; pytz's
+// normalize() would pick another instance).
 func (tz *TZInfo) Location() *time.Location {
 	switch tz.Kind {
 	case TZPytzUTC:
@@ -67,6 +199,8 @@ func (tz *TZInfo) Location() *time.Location {
 			return loc
 		}
 		return time.UTC
+	case TZPytz, TZPytzStatic:
+		return time.FixedZone(tz.Name, int(tz.Offset/time.Second))
 	}
 	if tz.Offset == 0 && tz.Name == "" {
 		return time.UTC
@@ -233,7 +367,10 @@ func (v Value) TimeDelta() (*TimeDelta, bool) {
 
 // FromTime returns a datetime for t. When aware is false the datetime is
 // naive and holds t's wall clock; otherwise it carries tz (UTC when nil) and
-// t converted into that zone.
+// t converted into that zone. A pytz instance (TZPytz) converts at its own
+// fixed offset, whatever offset its zone has at t: to carry the instance
+// pytz would pick for t (pytz's fromutc/normalize), build that one with
+// PytzZone, or use a zoneinfo zone.
 func FromTime(t time.Time, aware bool, tz *TZInfo) Value {
 	var z *TZInfo
 	if aware {
@@ -303,8 +440,11 @@ func (dt *DateTime) UTCOffset() (off time.Duration, ok bool) {
 	if dt.TZ == nil {
 		return 0, false
 	}
-	if dt.TZ.Kind == TZFixed {
+	switch dt.TZ.Kind {
+	case TZFixed, TZPytz, TZPytzStatic:
 		return dt.TZ.Offset, true
+	case TZPytzUTC:
+		return 0, true
 	}
 	// Not the zone of GoTime's instant: for a wall time in a gap that
 	// instant lies on the other side of the transition.
@@ -365,11 +505,12 @@ func (t *Time) clock() string {
 
 // IsoFormat returns time.isoformat(). A time with a zone whose offset
 // depends on the date (zoneinfo) has no fixed offset; Python then omits it.
+// So does a pytz DstTzInfo instance, whose utcoffset(None) is None.
 func (t *Time) IsoFormat() string {
 	s := t.clock()
 	if t.TZ != nil {
 		switch t.TZ.Kind {
-		case TZFixed:
+		case TZFixed, TZPytzStatic:
 			s += formatOffset(t.TZ.Offset, false)
 		case TZPytzUTC:
 			s += "+00:00"

@@ -33,8 +33,9 @@ type KeyValue struct {
 //	dict, OrderedDict     map[string]any when every key is a str; otherwise
 //	                      []KeyValue in insertion order (keys as GoValue)
 //	datetime              time.Time: an aware one in its zone (a fixed
-//	                      timezone as time.FixedZone, zoneinfo keys via
-//	                      time.LoadLocation); a naive one read as UTC
+//	                      timezone and a pytz instance as time.FixedZone,
+//	                      zoneinfo keys via time.LoadLocation); a naive one
+//	                      read as UTC
 //	date                  time.Time at 00:00 UTC
 //	time                  time.Time on 0000-01-01 (UTC, or its fixed offset
 //	                      when it has one), as database/sql drivers give TIME
@@ -75,7 +76,7 @@ func goValue(v Value, depth int) any {
 	case TimeKind:
 		t := v.r.(*Time)
 		loc := time.UTC
-		if t.TZ != nil && t.TZ.Kind == TZFixed {
+		if t.TZ != nil && (t.TZ.Kind == TZFixed || t.TZ.Kind == TZPytzStatic) {
 			loc = t.TZ.Location()
 		}
 		return time.Date(0, 1, 1, t.Hour, t.Minute, t.Second, t.Microsecond*1000, loc)

@@ -482,7 +482,8 @@ func appendTimeRepr(b []byte, t *Time) []byte {
 }
 
 // appendTZRepr: datetime.timezone.utc, datetime.timezone(timedelta[, name]),
-// <UTC> (pytz), zoneinfo.ZoneInfo(key='...').
+// <UTC> (pytz), zoneinfo.ZoneInfo(key='...'), and pytz's
+// <DstTzInfo 'Europe/Paris' CEST+2:00:00 DST> and <StaticTzInfo 'EST'>.
 func appendTZRepr(b []byte, tz *TZInfo) []byte {
 	switch tz.Kind {
 	case TZPytzUTC:
@@ -491,6 +492,27 @@ func appendTZRepr(b []byte, tz *TZInfo) []byte {
 		b = append(b, "zoneinfo.ZoneInfo(key="...)
 		b = appendStrRepr(b, tz.Key)
 		return append(b, ')')
+	case TZPytz:
+		// DstTzInfo.__repr__: '<DstTzInfo %r %s+%s %s>' when the offset is
+		// positive, else '<DstTzInfo %r %s%s %s>' (str(timedelta), so
+		// "-1 day, 19:00:00" for -5h); DST when dst() is non-zero.
+		b = append(b, "<DstTzInfo "...)
+		b = appendStrRepr(b, tz.Key)
+		b = append(b, ' ')
+		b = append(b, tz.Name...)
+		if tz.Offset > 0 {
+			b = append(b, '+')
+		}
+		us := int64(tz.Offset / time.Microsecond)
+		b = append(b, timeDeltaStr(&TimeDelta{Days: floorDiv(us, 86400e6), Seconds: floorMod(us, 86400e6) / 1e6, Microseconds: floorMod(us, 1e6)})...)
+		if tz.DST != 0 {
+			return append(b, " DST>"...)
+		}
+		return append(b, " STD>"...)
+	case TZPytzStatic:
+		b = append(b, "<StaticTzInfo "...)
+		b = appendStrRepr(b, tz.Key)
+		return append(b, '>')
 	}
 	if tz.Offset == 0 && tz.Name == "" {
 		return append(b, "datetime.timezone.utc"...)

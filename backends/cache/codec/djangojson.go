@@ -202,11 +202,11 @@ func djangoJSONDefault(v py.Value) (string, error) {
 		return d.IsoFormat(), nil
 	case py.TimeKind:
 		t, _ := v.Time()
-		if t.TZ != nil && (t.TZ.Kind != py.TZZoneInfo || fixedZoneInfo(t.TZ.Key)) {
-			// utcoffset() is not None: a fixed offset, pytz.utc or a
-			// zoneinfo zone without transitions. (Any other zoneinfo zone
-			// has no offset without a date, so Python sees the time as
-			// naive.)
+		if t.TZ != nil && t.TZ.Kind != py.TZPytz && (t.TZ.Kind != py.TZZoneInfo || fixedZoneInfo(t.TZ.Key)) {
+			// utcoffset() is not None: a fixed offset, pytz.utc, a static
+			// pytz zone or a zoneinfo zone without transitions. (Any other
+			// zoneinfo zone, and a pytz DstTzInfo, has no offset without a
+			// date, so Python sees the time as naive.)
 			return "", fmt.Errorf("%w: JSON can't represent timezone-aware times", ErrUnsupported)
 		}
 		r := t.IsoFormat()

@@ -33,6 +33,8 @@ var interopExprs = []string{
 	`{'zi': datetime.datetime(2024, 7, 1, 12, 0, tzinfo=zoneinfo.ZoneInfo('Europe/Paris')), 'zt': datetime.time(12, 0, tzinfo=zoneinfo.ZoneInfo('Europe/Paris'))}`,
 	`{'pz': datetime.datetime(2024, 1, 1, 0, 0, 0, 1500, tzinfo=pytz.utc)}`,
 	`{'pzt': datetime.time(1, 2, tzinfo=pytz.utc)}`,
+	`{'paris': pytz.timezone('Europe/Paris').localize(datetime.datetime(2024, 7, 1, 12, 0)), 'winter': pytz.timezone('Europe/Paris').localize(datetime.datetime(2024, 1, 1, 12, 0)), 'etc': datetime.datetime(2024, 7, 1, 12, 0, tzinfo=pytz.timezone('Etc/GMT+5'))}`,
+	`{'pt': datetime.time(12, 0, tzinfo=pytz.timezone('Europe/Paris').localize(datetime.datetime(2024, 7, 1)).tzinfo)}`,
 }
 
 var interopSerializers = []string{"pickle", "json", "msgpack"}
