@@ -509,12 +509,43 @@ func (t *Time) clock() string {
 func (t *Time) IsoFormat() string {
 	s := t.clock()
 	if t.TZ != nil {
-		switch t.TZ.Kind {
-		case TZFixed, TZPytzStatic:
-			s += formatOffset(t.TZ.Offset, false)
-		case TZPytzUTC:
-			s += "+00:00"
+		if off, ok := t.TZ.DatelessOffset(); ok {
+			s += formatOffset(off, false)
 		}
 	}
 	return s
+}
+
+// DatelessOffset is tzinfo.utcoffset(None), what a datetime.time with this
+// tzinfo reports: the offset of a fixed zone (timezone, pytz.utc, a pytz
+// StaticTzInfo, or a zoneinfo zone without any transition, such as "UTC"
+// or "Etc/GMT+5"), and false for a zone whose offset depends on the date
+// (zoneinfo with transitions; a pytz DstTzInfo instance returns None too).
+// Python treats a time whose tzinfo gives None as naive (see Aware).
+func (tz *TZInfo) DatelessOffset() (time.Duration, bool) {
+	switch tz.Kind {
+	case TZFixed, TZPytzStatic:
+		return tz.Offset, true
+	case TZPytzUTC:
+		return 0, true
+	case TZZoneInfo:
+		loc, err := time.LoadLocation(tz.Key)
+		if err != nil {
+			return 0, false
+		}
+		t := time.Unix(0, 0).In(loc)
+		if start, end := t.ZoneBounds(); !start.IsZero() || !end.IsZero() {
+			return 0, false
+		}
+		_, off := t.Zone()
+		return time.Duration(off) * time.Second, true
+	}
+	return 0, false
+}
+
+// Aware reports whether a datetime.time with this tzinfo is aware in
+// Python's sense (utcoffset() is not None): whether DatelessOffset has one.
+func (tz *TZInfo) Aware() bool {
+	_, ok := tz.DatelessOffset()
+	return ok
 }

@@ -3,7 +3,6 @@ package codec
 import (
 	"fmt"
 	"strconv"
-	"strings"
 	"unicode/utf8"
 
 	"github.com/djsession/djsession/pickle/py"
@@ -202,7 +201,7 @@ func djangoJSONDefault(v py.Value) (string, error) {
 		return d.IsoFormat(), nil
 	case py.TimeKind:
 		t, _ := v.Time()
-		if t.TZ != nil && t.TZ.Kind != py.TZPytz && (t.TZ.Kind != py.TZZoneInfo || fixedZoneInfo(t.TZ.Key)) {
+		if t.TZ != nil && t.TZ.Aware() {
 			// utcoffset() is not None: a fixed offset, pytz.utc, a static
 			// pytz zone or a zoneinfo zone without transitions. (Any other
 			// zoneinfo zone, and a pytz DstTzInfo, has no offset without a
@@ -280,15 +279,4 @@ func formatUUID(u [16]byte) string {
 		b = append(b, hex[c>>4], hex[c&0xf])
 	}
 	return string(b)
-}
-
-// fixedZoneInfo reports whether the IANA zone has a single fixed offset, so
-// that zoneinfo gives a time in it a utcoffset() (approximated by name: the
-// UTC and GMT aliases and Etc/*).
-func fixedZoneInfo(key string) bool {
-	switch key {
-	case "UTC", "UCT", "Universal", "Zulu", "GMT", "GMT0", "GMT+0", "GMT-0", "Greenwich":
-		return true
-	}
-	return strings.HasPrefix(key, "Etc/")
 }
