@@ -16,10 +16,12 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/djsession/djsession/django"
+	"github.com/djsession/djsession/signing"
 )
 
 type stateKey struct{}
@@ -83,14 +85,21 @@ func cookieValue(h http.Header, name string) (string, bool) {
 //   - save when the session was modified, or on every request with
 //     SESSION_SAVE_EVERY_REQUEST, unless it is empty — and never when the
 //     status is 500 or above (the Django 4.2+ rule);
-//   - the cookie carries Max-Age and Expires from get_expiry_age(), or
+//   - the cookie carries Max-Age = get_expiry_age() (zero or negative
+//     for a session already expired) and expires = now + Max-Age, or
 //     neither for a browser-session cookie, with SESSION_COOKIE_DOMAIN,
-//     PATH, SECURE, HTTPONLY and SAMESITE (the SameSite value spelt as
-//     the setting spells it, as Django writes it; a Domain's leading dot
-//     is dropped, as net/http drops it and browsers ignore it);
+//     PATH, SECURE, HTTPONLY and SAMESITE;
 //   - a session emptied during the request (flush, logout) deletes the
-//     cookie, if the request carried one, with Secure forced for a
-//     __Secure- or __Host- name and for SameSite=None in any case;
+//     cookie, if the request carried one: value "", expires at the epoch,
+//     Max-Age=0, no HttpOnly, with Secure forced for a __Secure- or
+//     __Host- name and for SameSite=None in any case;
+//   - the Set-Cookie header is byte for byte the one Django writes
+//     (Python's http.cookies): attributes ordered by lower-case name,
+//     "expires" in lower case, Domain (leading dot kept), Path and
+//     SameSite spelt as the settings spell them. A SESSION_COOKIE_NAME
+//     that is not an HTTP token, or a DOMAIN or PATH with ';', a control
+//     or a non-ASCII character, would make a broken header: the cookie
+//     is not sent and the error is logged;
 //   - Vary: Cookie when the session was accessed, deleted or set (the
 //     5.2.14+/6.0.5+ rule);
 //   - a session deleted by a concurrent request (Django's UpdateError) is
@@ -220,15 +229,17 @@ func (sw *sessionWriter) commit(status int) {
 	}
 	empty := sess.IsEmpty()
 	if sw.hadCookie && empty {
-		// Django's delete_cookie: no HttpOnly, and Secure forced where
-		// browsers would ignore the deletion without it.
+		// Django's delete_cookie: an empty value, the epoch as expires,
+		// Max-Age=0, no HttpOnly, and Secure forced where browsers would
+		// ignore the deletion without it.
 		mode, ok := s.SameSiteMode()
-		setCookie(h, &http.Cookie{
-			Name: s.SessionCookieName, Value: "", Path: s.SessionCookiePath, Domain: s.SessionCookieDomain,
-			Expires: time.Unix(0, 0), MaxAge: -1,
-			Secure: mode == "none" || strings.HasPrefix(s.SessionCookieName, "__Secure-") ||
+		sw.setCookie(h, djangoCookie{
+			name: s.SessionCookieName, domain: s.SessionCookieDomain, path: s.SessionCookiePath,
+			expires: deletionExpires, maxAge: 0, hasMaxAge: true,
+			secure: mode == "none" || strings.HasPrefix(s.SessionCookieName, "__Secure-") ||
 				strings.HasPrefix(s.SessionCookieName, "__Host-"),
-		}, s.SessionCookieSameSite, ok)
+			sameSite: sameSiteAttr(s.SessionCookieSameSite, ok),
+		})
 		addVary(h, "Cookie")
 		return
 	}
@@ -238,10 +249,18 @@ func (sw *sessionWriter) commit(status int) {
 	if !(sess.Modified() || s.SessionSaveEveryRequest) || empty || status >= 500 {
 		return
 	}
-	maxAge, expires := 0, time.Time{}
+	// Django computes max_age and expires before saving:
+	// get_expiry_age() as it is (zero or negative for a session already
+	// expired) and http_date(time.time() + max_age).
+	c := djangoCookie{
+		name: s.SessionCookieName, domain: s.SessionCookieDomain, path: s.SessionCookiePath,
+		secure: s.SessionCookieSecure, httpOnly: s.SessionCookieHTTPOnly,
+	}
+	_, ok := s.SameSiteMode()
+	c.sameSite = sameSiteAttr(s.SessionCookieSameSite, ok)
 	if !sess.GetExpireAtBrowserClose() {
-		maxAge = sess.GetExpiryAge()
-		expires = s.Now().Add(time.Duration(maxAge) * time.Second)
+		c.maxAge, c.hasMaxAge = sess.GetExpiryAge(), true
+		c.expires = httpDate(s.Now().Unix(), c.maxAge)
 	}
 	if err := sess.Save(false); err != nil {
 		sw.discard = true
@@ -255,20 +274,8 @@ func (sw *sessionWriter) commit(status int) {
 		return
 	}
 	sw.saved = true
-	c := &http.Cookie{
-		Name: s.SessionCookieName, Value: sess.SessionKey(), Path: s.SessionCookiePath,
-		Domain: s.SessionCookieDomain, Secure: s.SessionCookieSecure, HttpOnly: s.SessionCookieHTTPOnly,
-	}
-	if !expires.IsZero() {
-		c.Expires = expires.UTC()
-		if maxAge > 0 {
-			c.MaxAge = maxAge
-		} else {
-			c.MaxAge = -1 // Max-Age=0: already expired
-		}
-	}
-	_, ok := s.SameSiteMode()
-	setCookie(h, c, s.SessionCookieSameSite, ok)
+	c.value = sess.SessionKey()
+	sw.setCookie(h, c)
 	addVary(h, "Cookie")
 }
 
@@ -293,23 +300,118 @@ func (sw *sessionWriter) replace(status int, hnd http.Handler, err error) {
 	http.Error(sw.ResponseWriter, msg, status)
 }
 
-// setCookie adds c as a Set-Cookie header, as http.SetCookie does, with a
-// SameSite attribute spelt as the setting spells it: Django writes
-// SESSION_COOKIE_SAMESITE unchanged ("SameSite=none" for "none"), where
-// net/http would write its own capitalisation. c.SameSite must be unset;
-// net/http puts the attribute last too, so for "Lax", "Strict" and "None"
-// the header is byte-for-byte what http.SetCookie writes. A value
-// Settings.Validate refuses (valid false) is left out, never copied into
-// the header.
-func setCookie(h http.Header, c *http.Cookie, sameSite string, valid bool) {
-	v := c.String()
-	if v == "" {
-		return // an invalid cookie name: net/http drops it too
-	}
-	if valid && sameSite != "" {
-		v += "; SameSite=" + sameSite
+// setCookie adds c as a Set-Cookie header, or logs why it cannot.
+func (sw *sessionWriter) setCookie(h http.Header, c djangoCookie) {
+	v, err := c.header()
+	if err != nil {
+		sw.m.logger().Error("djsession: no session cookie sent", "err", err)
+		return
 	}
 	h.Add("Set-Cookie", v)
+}
+
+// deletionExpires is the expires attribute of Django's delete_cookie.
+const deletionExpires = "Thu, 01 Jan 1970 00:00:00 GMT"
+
+// sameSiteAttr is the SameSite attribute for SESSION_COOKIE_SAMESITE: the
+// setting as spelt, or nothing when it is empty or invalid (a value
+// Settings.Validate refuses is never copied into a header).
+func sameSiteAttr(setting string, valid bool) string {
+	if !valid {
+		return ""
+	}
+	return setting
+}
+
+// djangoCookie is one call of Django's HttpResponse.set_cookie (or
+// delete_cookie) as the session middleware makes it; header writes the
+// Set-Cookie value Python's http.cookies Morsel.OutputString() produces
+// for it (spec §2.7 "Cookie header details"): the name, "=", the value
+// quoted as SimpleCookie quotes it, then each attribute that is set, in
+// the order of their lower-case names — Domain, expires, HttpOnly,
+// Max-Age, Path, SameSite, Secure — joined by "; ". Domain, Path and
+// SameSite are written as given (a Domain's leading dot is kept).
+type djangoCookie struct {
+	name, value      string
+	domain, path     string // "" = None: no attribute
+	expires          string // http_date text; "" = no attribute
+	maxAge           int    // written when hasMaxAge, zero and negative included
+	hasMaxAge        bool
+	httpOnly, secure bool
+	sameSite         string // "" = no attribute
+}
+
+func (c *djangoCookie) header() (string, error) {
+	// Python accepts a name of letters, digits and !#$%&'*+-.^_`|~: (a
+	// SimpleCookie key), net/http an RFC 7230 token, which is the same set
+	// without ':'. Only names both accept are written: Django raises
+	// CookieError for the others, but writes a ':' that Go clients
+	// (http.ParseSetCookie) refuse.
+	if c.name == "" || strings.IndexFunc(c.name, func(r rune) bool { return !isTokenRune(r) }) >= 0 {
+		return "", errors.New("SESSION_COOKIE_NAME is not a valid cookie name")
+	}
+	// Django copies Domain and Path into the header unchecked; a ';', a
+	// control or a non-ASCII byte would split or corrupt it (net/http
+	// drops the same bytes from a Path and refuses such a Domain).
+	if !validAttrValue(c.domain) {
+		return "", errors.New("SESSION_COOKIE_DOMAIN contains ';', a control or a non-ASCII character")
+	}
+	if !validAttrValue(c.path) {
+		return "", errors.New("SESSION_COOKIE_PATH contains ';', a control or a non-ASCII character")
+	}
+	var buf [256]byte
+	b := append(buf[:0], c.name...)
+	b = append(b, '=')
+	b = append(b, signing.QuoteCookieValue(c.value)...)
+	if c.domain != "" {
+		b = append(append(b, "; Domain="...), c.domain...)
+	}
+	if c.expires != "" {
+		b = append(append(b, "; expires="...), c.expires...)
+	}
+	if c.httpOnly {
+		b = append(b, "; HttpOnly"...)
+	}
+	if c.hasMaxAge {
+		b = strconv.AppendInt(append(b, "; Max-Age="...), int64(c.maxAge), 10)
+	}
+	if c.path != "" {
+		b = append(append(b, "; Path="...), c.path...)
+	}
+	if c.sameSite != "" {
+		b = append(append(b, "; SameSite="...), c.sameSite...)
+	}
+	if c.secure {
+		b = append(b, "; Secure"...)
+	}
+	return string(b), nil
+}
+
+// httpDate is Django's http_date(now + age): the moment in
+// "Wdy, DD Mon YYYY HH:MM:SS GMT" form (email.utils.formatdate with
+// usegmt), whole seconds.
+func httpDate(now int64, age int) string {
+	return time.Unix(now+int64(age), 0).UTC().Format(http.TimeFormat)
+}
+
+// isTokenRune reports whether r may appear in an RFC 7230 token.
+func isTokenRune(r rune) bool {
+	switch {
+	case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9':
+		return true
+	}
+	return r < 0x80 && strings.IndexRune("!#$%&'*+-.^_`|~", r) >= 0
+}
+
+// validAttrValue reports whether v can be written as a cookie attribute
+// value: printable ASCII without ';'.
+func validAttrValue(v string) bool {
+	for i := 0; i < len(v); i++ {
+		if v[i] < 0x20 || v[i] >= 0x7f || v[i] == ';' {
+			return false
+		}
+	}
+	return true
 }
 
 // addVary adds a field to the Vary header as Django's patch_vary_headers:
