@@ -2,6 +2,7 @@ package django_test
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -178,6 +179,40 @@ func TestSameSiteSettingAnyCase(t *testing.T) {
 		}
 		if mode, valid := s.SameSiteMode(); valid != ok || (ok && mode != strings.ToLower(v)) {
 			t.Errorf("SameSiteMode(%q) = %q, %v", v, mode, valid)
+		}
+	}
+}
+
+// TestCookieSettingsValidate: a SESSION_COOKIE_NAME with a character
+// Python's http.cookies refuses (Django raises CookieError at response
+// time), and a DOMAIN or PATH that would split the Set-Cookie header, are
+// configuration errors; ':' and the other legal punctuation are fine.
+func TestCookieSettingsValidate(t *testing.T) {
+	cases := []struct {
+		name, domain, path string
+		ok                 bool
+	}{
+		{"sessionid", "", "/", true},
+		{"my:session", ".example.com", "/app", true},
+		{"a!#$%&'*+-.^_`|~z", "", "/", true},
+		{"sess id", "", "/", false},
+		{"a/b", "", "/", false},
+		{"../x", "", "/", false},
+		{"sess;id", "", "/", false},
+		{"séance", "", "/", false},
+		{"sessionid", "a;b", "/", false},
+		{"sessionid", "", "/\n", false},
+		{"sessionid", "", "/ünï", false},
+	}
+	for _, c := range cases {
+		s := django.DefaultSettings("k")
+		s.SessionCookieName, s.SessionCookieDomain, s.SessionCookiePath = c.name, c.domain, c.path
+		err := s.Validate()
+		if (err == nil) != c.ok {
+			t.Errorf("name %q domain %q path %q: %v, want valid %v", c.name, c.domain, c.path, err, c.ok)
+		}
+		if err != nil && !errors.Is(err, django.ErrImproperlyConfigured) {
+			t.Errorf("%q: %v does not wrap ErrImproperlyConfigured", c.name, err)
 		}
 	}
 }

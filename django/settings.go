@@ -137,6 +137,17 @@ func (s *Settings) Validate() error {
 	if s.SessionCookieName == "" {
 		return fmt.Errorf("%w: SESSION_COOKIE_NAME must not be empty", ErrImproperlyConfigured)
 	}
+	if !legalCookieName(s.SessionCookieName) {
+		// Django's set_cookie raises CookieError for such a name (after
+		// the session is saved), and the file backend would put it in a
+		// path.
+		return fmt.Errorf("%w: SESSION_COOKIE_NAME may hold only letters, digits and !#$%%&'*+-.^_`|~:", ErrImproperlyConfigured)
+	}
+	if !headerSafe(s.SessionCookieDomain) || !headerSafe(s.SessionCookiePath) {
+		// Django copies them into the Set-Cookie header unchecked, where a
+		// ';' or a control character would split it.
+		return fmt.Errorf("%w: SESSION_COOKIE_DOMAIN and SESSION_COOKIE_PATH must not hold ';', control or non-ASCII characters", ErrImproperlyConfigured)
+	}
 	if s.SessionSerializer == nil {
 		return fmt.Errorf("%w: SESSION_SERIALIZER is not set", ErrImproperlyConfigured)
 	}
@@ -145,6 +156,32 @@ func (s *Settings) Validate() error {
 		return fmt.Errorf("%w: SESSION_COOKIE_SAMESITE must be Lax, Strict, None (in any case) or empty", ErrImproperlyConfigured)
 	}
 	return nil
+}
+
+// legalCookieName reports whether every byte of name is one Python's
+// http.cookies accepts in a cookie name (_LegalChars).
+func legalCookieName(name string) bool {
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		switch {
+		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9':
+		case strings.IndexByte("!#$%&'*+-.^_`|~:", c) >= 0:
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// headerSafe reports whether v can go into a Set-Cookie attribute as is:
+// printable ASCII without ';'.
+func headerSafe(v string) bool {
+	for i := 0; i < len(v); i++ {
+		if c := v[i]; c < 0x20 || c >= 0x7f || c == ';' {
+			return false
+		}
+	}
+	return true
 }
 
 // SameSiteMode returns SESSION_COOKIE_SAMESITE lower-cased: "lax",
