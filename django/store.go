@@ -58,7 +58,9 @@ type Info struct {
 // expired or tampered with is "not found" (found == false, err == nil), never
 // an error; an error means the store itself failed (a server down, a
 // timeout), and callers must not treat it as an empty session they may
-// overwrite.
+// overwrite. Stores that can tell a tampered record from a missing one
+// also implement StateLoader, through which Session keeps a tampered
+// record's key as Django does.
 type Store interface {
 	// Load returns the session data stored under key.
 	Load(ctx context.Context, key string) (data *py.Dict, found bool, err error)

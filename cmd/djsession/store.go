@@ -26,9 +26,11 @@ var sessionStoreCommands = []command{
 	{
 		name: "get", synopsis: "KEY", minArgs: 1, maxArgs: 1,
 		summary: "print the session dict stored under KEY",
-		help: `Loads the session as Django's SessionStore does: a missing, expired or
-undecodable session (another SECRET_KEY, tampered) is 'no such session'
-(exit 1). Every format Django 3.1+ could have stored is read. With
+		help: `Loads the session as Django's SessionStore does: a missing or expired
+session is 'no such session' (exit 1); a stored one that does not verify
+(another SECRET_KEY, tampered) is 'session data corrupted' (exit 1) with the
+db, file and cached_db engines, 'no such session' with the others. Every
+format Django 3.1+ could have stored is read. With
 --engine signed_cookies, KEY is the cookie value itself.
 Prints the session dict as JSON, like 'decode'.
 Loading is Django's load(), side effects included: with --engine file an
