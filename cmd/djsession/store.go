@@ -160,6 +160,14 @@ func (inv *invocation) withStore(fn func(ctx context.Context, engine string, s *
 	if err != nil {
 		return err
 	}
+	return inv.inStore(engine, s, func(ctx context.Context, st django.Store) error {
+		return fn(ctx, engine, s, st)
+	})
+}
+
+// inStore runs fn with the open store of engine, under the command's
+// context, and closes the store after.
+func (inv *invocation) inStore(engine string, s *django.Settings, fn func(ctx context.Context, st django.Store) error) error {
 	ctx, cancel := commandContext()
 	defer cancel()
 	st, closer, err := inv.openStore(ctx, engine, s)
@@ -167,7 +175,7 @@ func (inv *invocation) withStore(fn func(ctx context.Context, engine string, s *
 		return err
 	}
 	defer closer.Close()
-	return fn(ctx, engine, s, st)
+	return fn(ctx, st)
 }
 
 type nopCloser struct{}
@@ -335,21 +343,12 @@ func runLs(inv *invocation) error {
 	if engine == "signed_cookies" {
 		return configf("signed-cookie sessions live in browsers; there is nothing on the server to list")
 	}
-	s, err := inv.sessionSettings()
-	if err != nil {
-		return err
-	}
-	ctx, cancel := commandContext()
-	defer cancel()
-	st, closer, err := inv.openStore(ctx, engine, s)
-	if err != nil {
-		return err
-	}
-	defer closer.Close()
-	if inv.opts.JSON || !isTerminal(inv.stdout) {
-		return inv.lsJSON(ctx, st, engine)
-	}
-	return inv.lsTable(ctx, st, engine, s.Now())
+	return inv.withStore(func(ctx context.Context, engine string, s *django.Settings, st django.Store) error {
+		if inv.opts.JSON || !isTerminal(inv.stdout) {
+			return inv.lsJSON(ctx, st, engine)
+		}
+		return inv.lsTable(ctx, st, engine, s.Now())
+	})
 }
 
 func listError(engine string, err error) error {
@@ -478,13 +477,13 @@ func runSet(inv *invocation) error {
 	if err != nil {
 		return err
 	}
-	ctx, cancel := commandContext()
-	defer cancel()
-	st, closer, err := inv.openStore(ctx, engine, s)
-	if err != nil {
-		return err
-	}
-	defer closer.Close()
+	return inv.inStore(engine, s, func(ctx context.Context, st django.Store) error {
+		return inv.set(ctx, engine, s, st, d)
+	})
+}
+
+// set replaces the data of the session stored under the key argument.
+func (inv *invocation) set(ctx context.Context, engine string, s *django.Settings, st django.Store, d *py.Dict) error {
 	sess := django.NewSession(ctx, st, s, inv.args[0])
 	if err := sess.Load(); err != nil {
 		return storeError(err)
@@ -528,19 +527,14 @@ func runCreate(inv *invocation) error {
 	if err != nil {
 		return err
 	}
-	ctx, cancel := commandContext()
-	defer cancel()
-	st, closer, err := inv.openStore(ctx, engine, s)
-	if err != nil {
-		return err
-	}
-	defer closer.Close()
-	sess := django.NewSession(ctx, st, s, "")
-	fillSession(sess, d)
-	if err := sess.Create(); err != nil {
-		return storeError(err)
-	}
-	return inv.printText(sess.SessionKey())
+	return inv.inStore(engine, s, func(ctx context.Context, st django.Store) error {
+		sess := django.NewSession(ctx, st, s, "")
+		fillSession(sess, d)
+		if err := sess.Create(); err != nil {
+			return storeError(err)
+		}
+		return inv.printText(sess.SessionKey())
+	})
 }
 
 func runRm(inv *invocation) error {
@@ -551,32 +545,23 @@ func runRm(inv *invocation) error {
 	if engine == "signed_cookies" {
 		return configf("signed-cookie sessions live in browsers; there is nothing on the server to remove")
 	}
-	s, err := inv.sessionSettings()
-	if err != nil {
-		return err
-	}
-	ctx, cancel := commandContext()
-	defer cancel()
-	st, closer, err := inv.openStore(ctx, engine, s)
-	if err != nil {
-		return err
-	}
-	defer closer.Close()
-	key := inv.args[0]
-	ok, err := st.Exists(ctx, key)
-	if err != nil {
-		return storeError(err)
-	}
-	if !ok {
-		return rejectf("no such session")
-	}
-	if err := st.Delete(ctx, key); err != nil {
-		return storeError(err)
-	}
-	d := py.NewDict(2)
-	d.SetStr("session_key", py.Str(key))
-	d.SetStr("deleted", py.Bool(true))
-	return inv.printValue(py.DictOf(d))
+	return inv.withStore(func(ctx context.Context, _ string, _ *django.Settings, st django.Store) error {
+		key := inv.args[0]
+		ok, err := st.Exists(ctx, key)
+		if err != nil {
+			return storeError(err)
+		}
+		if !ok {
+			return rejectf("no such session")
+		}
+		if err := st.Delete(ctx, key); err != nil {
+			return storeError(err)
+		}
+		d := py.NewDict(2)
+		d.SetStr("session_key", py.Str(key))
+		d.SetStr("deleted", py.Bool(true))
+		return inv.printValue(py.DictOf(d))
+	})
 }
 
 // clearResult is what clearsessions prints.
@@ -599,22 +584,12 @@ func runClearSessions(inv *invocation) error {
 	case "signed_cookies":
 		return inv.printValue(clearResult(engine, false, "signed-cookie sessions live in browsers; there is nothing to clear"))
 	}
-	s, err := inv.sessionSettings()
-	if err != nil {
-		return err
-	}
-	ctx, cancel := commandContext()
-	defer cancel()
-	st, closer, err := inv.openStore(ctx, engine, s)
-	if err != nil {
-		return err
-	}
-	defer closer.Close()
-	err = inv.withProgress("clearing expired sessions", func() error { return st.ClearExpired(ctx) })
-	if err != nil {
-		return storeError(err)
-	}
-	return inv.printValue(clearResult(engine, true, "expired sessions deleted"))
+	return inv.withStore(func(ctx context.Context, engine string, _ *django.Settings, st django.Store) error {
+		if err := inv.withProgress("clearing expired sessions", func() error { return st.ClearExpired(ctx) }); err != nil {
+			return storeError(err)
+		}
+		return inv.printValue(clearResult(engine, true, "expired sessions deleted"))
+	})
 }
 
 // progressDelay is how long work runs before a progress line appears, and
