@@ -553,6 +553,17 @@ func (r *reader) popMark(at int) (int, error) {
 	return m, nil
 }
 
+// popMarkOnto is popMark for the opcodes that add the items above the mark
+// to the object just below it (APPENDS, SETITEMS, ADDITEMS): that object
+// must be there.
+func (r *reader) popMarkOnto(at int) (int, error) {
+	m, err := r.popMark(at)
+	if err == nil && m <= r.base() {
+		return 0, underflow(at)
+	}
+	return m, err
+}
+
 // truncated reports an argument of n bytes that does not fit: it either
 // runs past the input or past the end of the current frame.
 func (r *reader) truncated(n int) error {
@@ -1280,12 +1291,9 @@ func (r *reader) extend(t *item, m, at int, op string) error {
 }
 
 func (r *reader) appends(at int) error {
-	m, err := r.popMark(at)
+	m, err := r.popMarkOnto(at)
 	if err != nil {
 		return err
-	}
-	if m <= r.base() {
-		return underflow(at)
 	}
 	return r.extend(&r.stack[m-1], m, at, "APPENDS")
 }
@@ -1352,12 +1360,9 @@ func unhashable(err error) error {
 }
 
 func (r *reader) setItems(at int) error {
-	m, err := r.popMark(at)
+	m, err := r.popMarkOnto(at)
 	if err != nil {
 		return err
-	}
-	if m <= r.base() {
-		return underflow(at)
 	}
 	t := &r.stack[m-1]
 	d, err := r.dictTarget(t, "SETITEMS", at)
@@ -1446,12 +1451,9 @@ func (r *reader) frozenSet(m int) error {
 }
 
 func (r *reader) addItems(at int) error {
-	m, err := r.popMark(at)
+	m, err := r.popMarkOnto(at)
 	if err != nil {
 		return err
-	}
-	if m <= r.base() {
-		return underflow(at)
 	}
 	t := &r.stack[m-1]
 	tv, _ := r.refOf(t)
