@@ -561,6 +561,16 @@ func (c *concurrentRun) load(key string) (*py.Dict, error) {
 
 // isGone checks that key has no record: Load does not find it and Exists
 // says no.
+// loadChecked loads o's session through a Session and checks it holds
+// what o last wrote.
+func (c *concurrentRun) loadChecked(o owned) (*django.Session, error) {
+	sess := django.NewSession(c.ctx, c.st, c.s, o.key)
+	if err := sess.Load(); err != nil {
+		return nil, err
+	}
+	return sess, o.check(sess.Data())
+}
+
 func (c *concurrentRun) isGone(key string) error {
 	if _, found, err := c.st.Load(c.ctx, key); err != nil || found {
 		return fmt.Errorf("removed session %.40q: Load found %v, err %v", key, found, err)
@@ -653,11 +663,8 @@ func (c *concurrentRun) worker(g int, seed uint64, deadline time.Time) {
 			op = "update"
 			n := rng.IntN(len(mine))
 			o := mine[n]
-			sess := django.NewSession(c.ctx, c.st, c.s, o.key)
-			if err = sess.Load(); err != nil {
-				break
-			}
-			if err = o.check(sess.Data()); err != nil {
+			var sess *django.Session
+			if sess, err = c.loadChecked(o); err != nil {
 				break
 			}
 			o.seq++
@@ -675,11 +682,8 @@ func (c *concurrentRun) worker(g int, seed uint64, deadline time.Time) {
 			op = "cycle_key"
 			n := rng.IntN(len(mine))
 			o := mine[n]
-			sess := django.NewSession(c.ctx, c.st, c.s, o.key)
-			if err = sess.Load(); err != nil {
-				break
-			}
-			if err = o.check(sess.Data()); err != nil {
+			var sess *django.Session
+			if sess, err = c.loadChecked(o); err != nil {
 				break
 			}
 			if err = sess.CycleKey(); err != nil {
