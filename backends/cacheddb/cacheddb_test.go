@@ -1,7 +1,6 @@
 package cacheddb
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -9,7 +8,6 @@ import (
 	"log/slog"
 	"net"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -94,24 +92,7 @@ type fixture struct {
 	rc     *redis.Client
 	dbURL  string
 	prefix string
-	logs   *syncBuffer
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
+	logs   *testenv.LogBuffer
 }
 
 func newFixture(t testing.TB, s *django.Settings, cacheURL string, cacheOpts ...cache.Option) *fixture {
@@ -120,7 +101,7 @@ func newFixture(t testing.TB, s *django.Settings, cacheURL string, cacheOpts ...
 	if u == "" {
 		u = redisURL(t)
 	}
-	f := &fixture{dbURL: testenv.SQLiteURL(t), prefix: testPrefix(), logs: &syncBuffer{}}
+	f := &fixture{dbURL: testenv.SQLiteURL(t), prefix: testPrefix(), logs: &testenv.LogBuffer{}}
 	var err error
 	f.st, err = Open(f.dbURL, u, s, nil, append([]cache.Option{cache.WithKeyPrefix(f.prefix)}, cacheOpts...),
 		WithLogger(slog.New(slog.NewTextHandler(f.logs, nil))))

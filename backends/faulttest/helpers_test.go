@@ -1,7 +1,6 @@
 package faulttest_test
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -77,24 +76,6 @@ func testCtx(t *testing.T) context.Context {
 	return ctx
 }
 
-// syncBuffer is a bytes.Buffer safe for concurrent writers.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
-}
-
 // freePort returns a loopback port nothing listens on right now.
 func freePort(t *testing.T) int {
 	t.Helper()
@@ -113,7 +94,7 @@ type server struct {
 	name string
 	argv []string
 	addr string
-	out  syncBuffer
+	out  testenv.LogBuffer
 
 	mu     sync.Mutex
 	cmd    *exec.Cmd
@@ -353,13 +334,13 @@ var testUser = &auth.User{ID: "1", Password: "pbkdf2_sha256$1000000$faulttest$c2
 type app struct {
 	url    string
 	client *http.Client
-	logs   *syncBuffer
+	logs   *testenv.LogBuffer
 	panics atomic.Int64
 }
 
 func newApp(t *testing.T, st django.Store, s *django.Settings) *app {
 	t.Helper()
-	a := &app{logs: &syncBuffer{}}
+	a := &app{logs: &testenv.LogBuffer{}}
 	logger := slog.New(slog.NewTextHandler(a.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	sessions := &middleware.Sessions{Store: st, Settings: s, Logger: logger}
 	cfg := &auth.Config{Settings: s, Users: auth.UserLoaderFunc(func(_ context.Context, id string) (*auth.User, error) {

@@ -1,7 +1,6 @@
 package hostiletest
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -151,24 +150,6 @@ func (b *bounds) slowest(n int) string {
 	return strings.Join(out, ", ")
 }
 
-// lockedBuffer collects logs from the middleware and the HTTP server.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 // secrets returns the strings no error, log line or stderr may contain
 // for value: SECRET_KEY, and the MAC a token-shaped value should have
 // carried under each salt, unless the value itself carries it.
@@ -232,7 +213,7 @@ type fixture struct {
 	handlers  map[django.Store]http.Handler
 	servers   map[django.Store]*httptest.Server
 	client    *http.Client
-	logs      lockedBuffer // middleware (slog) and http.Server logs
+	logs      testenv.LogBuffer // middleware (slog) and http.Server logs
 	userLoads atomic.Int64
 	b         bounds
 }

@@ -6,6 +6,7 @@
 package testenv
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"database/sql"
@@ -16,6 +17,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -200,4 +202,25 @@ func SQLiteURL(t testing.TB) string {
 	t.Helper()
 	path := strings.NewReplacer("%", "%25", "?", "%3F", "#", "%23").Replace(t.TempDir())
 	return "sqlite:///" + path + "/db.sqlite3"
+}
+
+// LogBuffer collects log output from concurrent writers (slog handlers,
+// http.Server's ErrorLog, child processes) for a test to inspect.
+type LogBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+// Write appends p.
+func (l *LogBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+// String returns everything written so far.
+func (l *LogBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }
