@@ -106,15 +106,6 @@ type djangoRead struct {
 	} `json:"row"`
 }
 
-func decodeResult[T any](t *testing.T, r djangotest.Result) T {
-	t.Helper()
-	var v T
-	if err := r.Decode(&v); err != nil {
-		t.Fatalf("decoding %s: %v", r, err)
-	}
-	return v
-}
-
 func op(name string, kv ...any) djangotest.Op {
 	p := map[string]any{}
 	for i := 0; i+1 < len(kv); i += 2 {
@@ -208,7 +199,7 @@ func djangoWritesWeRead(t *testing.T, u string, tc tzCase) {
 	res := djangotest.MustBatch(t, tc.env(u), ops...)
 	written := make([]djangoWritten, len(res))
 	for i, r := range res {
-		written[i] = decodeResult[djangoWritten](t, r)
+		written[i] = djangotest.MustDecode[djangoWritten](t, r)
 	}
 	expired := 3
 
@@ -291,7 +282,7 @@ func weWriteDjangoReads(t *testing.T, u string, tc tzCase) {
 
 	// The login session Django wrote, copied under a key of ours: Django's
 	// get_user must accept it.
-	login := decodeResult[djangoWritten](t, djangotest.MustBatch(t, tc.env(u),
+	login := djangotest.MustDecode[djangoWritten](t, djangotest.MustBatch(t, tc.env(u),
 		op("login", "username", "bob-"+tc.name, "password", "pw-bob"))[0])
 
 	big := py.NewDict(2)
@@ -359,7 +350,7 @@ func weWriteDjangoReads(t *testing.T, u string, tc tzCase) {
 	res := djangotest.MustBatch(t, tc.env(u), ops...)
 
 	for i, gs := range sessions {
-		r := decodeResult[djangoRead](t, res[i])
+		r := djangotest.MustDecode[djangoRead](t, res[i])
 		if r.Row == nil {
 			t.Fatalf("%s: Django sees no row", gs.name)
 		}
@@ -379,7 +370,7 @@ func weWriteDjangoReads(t *testing.T, u string, tc tzCase) {
 			t.Errorf("%s: Django loaded\n %s\nwe wrote\n %s", gs.name, r.Data, wantData[i])
 		}
 	}
-	if sd := decodeResult[djangoRead](t, res[6]).Row.SessionData; !strings.HasPrefix(sd, ".") {
+	if sd := djangotest.MustDecode[djangoRead](t, res[6]).Row.SessionData; !strings.HasPrefix(sd, ".") {
 		t.Errorf("our big session was not compressed: %.30s", sd)
 	}
 	var who struct {
@@ -456,7 +447,7 @@ func TestInteropCorruptRowKeepsKey(t *testing.T) {
 			}
 			defer st.Close()
 			for i, c := range cases {
-				dj := decodeResult[djangoRead](t, res[i])
+				dj := djangotest.MustDecode[djangoRead](t, res[i])
 				if dj.Survived != c.wantKept || string(dj.Data) != "{}" {
 					t.Fatalf("%s: Django kept the key: %v, data %s (the test expects kept=%v, {})", c.name, dj.Survived, dj.Data, c.wantKept)
 				}

@@ -181,13 +181,16 @@ func djangoAuthEnv(t *testing.T, secret string) (djangotest.Env, *django.Setting
 	return env, s, st
 }
 
-func decodeResult[T any](t *testing.T, r djangotest.Result) T {
+// djangoAlice creates the user alice in Django and returns her as our
+// auth.User, with a Config whose only user she is.
+func djangoAlice(t *testing.T, env djangotest.Env, s *django.Settings) (*auth.User, *auth.Config) {
 	t.Helper()
-	var v T
-	if err := r.Decode(&v); err != nil {
-		t.Fatalf("%v: %s", err, r)
-	}
-	return v
+	alice := djangotest.MustDecode[struct {
+		UserID       string `json:"user_id"`
+		PasswordHash string `json:"password_hash"`
+	}](t, djangotest.Run(t, env, "create_user", map[string]any{"username": "alice", "password": "pw"}))
+	u := &auth.User{ID: alice.UserID, Password: alice.PasswordHash, IsActive: true}
+	return u, &auth.Config{Settings: s, Users: oneUser(u)}
 }
 
 // TestLoginAndGetUserAsDjango: for sessions with and without
@@ -197,25 +200,20 @@ func decodeResult[T any](t *testing.T, r djangotest.Result) T {
 func TestLoginAndGetUserAsDjango(t *testing.T) {
 	const secret = "django-insecure-login-rules-0123456789"
 	env, s, st := djangoAuthEnv(t, secret)
-	alice := decodeResult[struct {
-		UserID       string `json:"user_id"`
-		PasswordHash string `json:"password_hash"`
-	}](t, djangotest.Run(t, env, "create_user", map[string]any{"username": "alice", "password": "pw"}))
-	u := &auth.User{ID: alice.UserID, Password: alice.PasswordHash, IsActive: true}
-	cfg := &auth.Config{Settings: s, Users: oneUser(u)}
+	u, cfg := djangoAlice(t, env, s)
 	h := cfg.CurrentHash(u)
-	var intID any = json.Number(alice.UserID)
+	var intID any = json.Number(u.ID)
 	cases := []struct {
 		name string
 		data map[string]any
 	}{
-		{"id and hash, no backend", map[string]any{django.AuthUserIDKey: alice.UserID, django.AuthHashKey: h}},
+		{"id and hash, no backend", map[string]any{django.AuthUserIDKey: u.ID, django.AuthHashKey: h}},
 		{"int id and hash, no backend", map[string]any{django.AuthUserIDKey: intID, django.AuthHashKey: h}},
-		{"id only", map[string]any{django.AuthUserIDKey: alice.UserID}},
-		{"id and backend, no hash", map[string]any{django.AuthUserIDKey: alice.UserID, django.AuthBackendKey: auth.ModelBackend}},
+		{"id only", map[string]any{django.AuthUserIDKey: u.ID}},
+		{"id and backend, no hash", map[string]any{django.AuthUserIDKey: u.ID, django.AuthBackendKey: auth.ModelBackend}},
 		{"another id and hash, no backend", map[string]any{django.AuthUserIDKey: "999", django.AuthHashKey: h}},
-		{"full login", map[string]any{django.AuthUserIDKey: alice.UserID, django.AuthBackendKey: auth.ModelBackend, django.AuthHashKey: h}},
-		{"stale hash", map[string]any{django.AuthUserIDKey: alice.UserID, django.AuthBackendKey: auth.ModelBackend, django.AuthHashKey: "00"}},
+		{"full login", map[string]any{django.AuthUserIDKey: u.ID, django.AuthBackendKey: auth.ModelBackend, django.AuthHashKey: h}},
+		{"stale hash", map[string]any{django.AuthUserIDKey: u.ID, django.AuthBackendKey: auth.ModelBackend, django.AuthHashKey: "00"}},
 		{"anonymous", map[string]any{}},
 	}
 	// Three copies of each session: one for Django's get_user, one for
@@ -232,7 +230,7 @@ func TestLoginAndGetUserAsDjango(t *testing.T) {
 	}
 	var keys []string
 	for _, r := range djangotest.MustBatch(t, env, writes...) {
-		keys = append(keys, decodeResult[struct {
+		keys = append(keys, djangotest.MustDecode[struct {
 			SessionKey string `json:"session_key"`
 		}](t, r).SessionKey)
 	}
@@ -245,11 +243,11 @@ func TestLoginAndGetUserAsDjango(t *testing.T) {
 	res := djangotest.MustBatch(t, env, ops...)
 	for i, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			gu := decodeResult[struct {
+			gu := djangotest.MustDecode[struct {
 				Authenticated   bool    `json:"authenticated"`
 				SessionKeyAfter *string `json:"session_key_after"`
 			}](t, res[2*i])
-			lg := decodeResult[struct {
+			lg := djangotest.MustDecode[struct {
 				SessionKey string         `json:"session_key"`
 				Data       map[string]any `json:"data"`
 			}](t, res[2*i+1])
@@ -367,12 +365,7 @@ func runCSRFSteps(t *testing.T, env djangotest.Env, steps ...map[string]any) []c
 func TestLoginRotatesCSRFTokenWithDjango(t *testing.T) {
 	const secret = "django-insecure-csrf-rotation-0123456789"
 	env, s, st := djangoAuthEnv(t, secret)
-	alice := decodeResult[struct {
-		UserID       string `json:"user_id"`
-		PasswordHash string `json:"password_hash"`
-	}](t, djangotest.Run(t, env, "create_user", map[string]any{"username": "alice", "password": "pw"}))
-	u := &auth.User{ID: alice.UserID, Password: alice.PasswordHash, IsActive: true}
-	cfg := &auth.Config{Settings: s, Users: oneUser(u)}
+	u, cfg := djangoAlice(t, env, s)
 
 	// Anonymous: Django renders a form and the token works.
 	before := runCSRFSteps(t, env, map[string]any{"method": "GET"})[0]
@@ -409,14 +402,14 @@ func TestLoginRotatesCSRFTokenWithDjango(t *testing.T) {
 	}
 	page := after[1]
 	newStored, _ := page.Session[django.CSRFSessionKey].(string)
-	if page.Status != 200 || page.Body.UserID == nil || *page.Body.UserID != alice.UserID {
+	if page.Status != 200 || page.Body.UserID == nil || *page.Body.UserID != u.ID {
 		t.Fatalf("Django does not see the Go login: %+v", page)
 	}
 	if page.Body.Token == "" || newStored == "" || newStored == stored || page.SessionKey != key {
 		t.Fatalf("Django did not issue a new token in the same session: %+v", page)
 	}
 	post := runCSRFSteps(t, env, map[string]any{"method": "POST", "session_key": key, "token": page.Body.Token})[0]
-	if post.Status != 200 || post.Body.UserID == nil || *post.Body.UserID != alice.UserID {
+	if post.Status != 200 || post.Body.UserID == nil || *post.Body.UserID != u.ID {
 		t.Errorf("POST with the new token: status %d, user %v", post.Status, post.Body.UserID)
 	}
 }

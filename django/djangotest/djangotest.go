@@ -153,6 +153,17 @@ func (r Result) Err() error {
 // Decode unmarshals the result into v.
 func (r Result) Decode(v any) error { return json.Unmarshal(r, v) }
 
+// MustDecode decodes r into a T, failing the test (with the result's text)
+// when it does not fit.
+func MustDecode[T any](t testing.TB, r Result) T {
+	t.Helper()
+	var v T
+	if err := r.Decode(&v); err != nil {
+		t.Fatalf("decoding %s: %v", r, err)
+	}
+	return v
+}
+
 // Field returns the raw JSON of one field of an object result, or nil.
 func (r Result) Field(name string) json.RawMessage {
 	var m map[string]json.RawMessage
