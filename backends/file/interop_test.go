@@ -15,19 +15,27 @@ import (
 	"github.com/djsession/djsession/pickle/py"
 )
 
-// TestInteropWithDjango: Django 3.2's file backend writes session files
-// (plain, with an int expiry, an ISO expiry, a login) that our store reads,
-// and reads the session files our store writes — both into one folder.
-func TestInteropWithDjango(t *testing.T) {
+// interopEnv returns Django's settings for a file backend in a fresh
+// folder, and our settings for the same folder and SECRET_KEY.
+func interopEnv(t *testing.T) (djangotest.Env, *django.Settings) {
 	djangotest.Require(t)
 	const secret = "django-insecure-file-interop-0123456789"
 	dir := t.TempDir()
-	env := djangotest.Env{
+	s := django.DefaultSettings(secret)
+	s.SessionFilePath = dir
+	return djangotest.Env{
 		"DJANGO_SECRET_KEY": secret,
 		"SESSION_ENGINE":    "django.contrib.sessions.backends.file",
 		"SESSION_FILE_PATH": dir,
 		"DATABASE_URL":      "sqlite:///" + dir + "/users.sqlite3",
-	}
+	}, s
+}
+
+// TestInteropWithDjango: Django 3.2's file backend writes session files
+// (plain, with an int expiry, an ISO expiry, a login) that our store reads,
+// and reads the session files our store writes — both into one folder.
+func TestInteropWithDjango(t *testing.T) {
+	env, s := interopEnv(t)
 	djangotest.MustBatch(t, env, djangotest.Op{Name: "migrate"})
 	res := djangotest.MustBatch(t, env,
 		djangotest.Op{Name: "write", Params: map[string]any{"data": map[string]any{"a": 1, "ü": "ключ 🎉"}}},
@@ -35,8 +43,6 @@ func TestInteropWithDjango(t *testing.T) {
 		djangotest.Op{Name: "write", Params: map[string]any{"data": map[string]any{"big": strings.Repeat("x y ", 3000)}}},
 		djangotest.Op{Name: "login", Params: map[string]any{"username": "alice", "password": "pw", "data": map[string]any{"cart": 3}}},
 	)
-	s := django.DefaultSettings(secret)
-	s.SessionFilePath = dir
 	st, err := New(s)
 	if err != nil {
 		t.Fatal(err)
@@ -102,17 +108,8 @@ func TestInteropWithDjango(t *testing.T) {
 // SECRET_KEY and an empty file load as {} under the same key; an expired
 // file does not keep its key (Django then makes a new one, we drop it).
 func TestInteropCorruptFileKeepsKey(t *testing.T) {
-	djangotest.Require(t)
-	const secret = "django-insecure-file-interop-0123456789"
-	dir := t.TempDir()
-	env := djangotest.Env{
-		"DJANGO_SECRET_KEY": secret,
-		"SESSION_ENGINE":    "django.contrib.sessions.backends.file",
-		"SESSION_FILE_PATH": dir,
-		"DATABASE_URL":      "sqlite:///" + dir + "/users.sqlite3",
-	}
-	s := django.DefaultSettings(secret)
-	s.SessionFilePath = dir
+	env, s := interopEnv(t)
+	dir := s.SessionFilePath
 	other := *s
 	other.SecretKey = "another-secret-key-for-this-test"
 	write := func(settings *django.Settings) string {
