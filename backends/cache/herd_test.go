@@ -496,25 +496,13 @@ func djangoHerdInterop(t *testing.T, ru string, herdTimeout int) {
 		}
 	}
 	caches["default"] = caches[aliases[0].name]
-	cachesJSON, _ := json.Marshal(caches)
-	res := runDjango(t, []string{"SESSION_ENGINE=cache", "DJS_CACHES=" + string(cachesJSON)}, []map[string]any{
-		{"op": "eval", "code": herdEval, "input": map[string]any{"read": read, "write": write, "herd_timeout": herdTimeout}},
-	})
+	out := djangoReadWrite(t, caches, herdEval, map[string]any{"read": read, "write": write, "herd_timeout": herdTimeout})
 	after := time.Now().Unix()
-	var out struct {
-		Result struct {
-			Read    map[string][]json.RawMessage `json:"read"`
-			Written map[string][]string          `json:"written"`
-		} `json:"result"`
-	}
-	if err := json.Unmarshal(res[0], &out); err != nil {
-		t.Fatal(err)
-	}
 	rc := adminRedis(t, ru)
 	for _, a := range aliases {
 		t.Run(a.name, func(t *testing.T) {
 			st := stores[a.name]
-			got := out.Result.Read[a.name]
+			got := out.Read[a.name]
 			if len(got) != len(read[a.name]) {
 				t.Fatalf("Django read %d sessions, want %d", len(got), len(read[a.name]))
 			}
@@ -536,7 +524,7 @@ func djangoHerdInterop(t *testing.T, ru string, herdTimeout int) {
 			}
 			// We read Django's, and its bytes are EncodeHerd's.
 			f, _ := herdFormat(st.Format())
-			for i, key := range out.Result.Written[a.name] {
+			for i, key := range out.Written[a.name] {
 				d, found, err := st.Load(ctx, key)
 				if err != nil || !found {
 					t.Fatalf("Load(Django's session %d): %v %v", i, found, err)
@@ -563,7 +551,7 @@ func djangoHerdInterop(t *testing.T, ru string, herdTimeout int) {
 			}
 			// TTL: _session_expiry 3600 → 3600 + CACHE_HERD_TIMEOUT on both.
 			full := time.Duration(3600+herdTimeout) * time.Second
-			for _, k := range []string{read[a.name][0], out.Result.Written[a.name][0]} {
+			for _, k := range []string{read[a.name][0], out.Written[a.name][0]} {
 				ttl, err := rc.PTTL(ctx, st.CacheKey(k)).Result()
 				if err != nil || ttl < full-15*time.Second || ttl > full {
 					t.Errorf("PTTL of %s: %v %v, want about %v", k, ttl, err, full)

@@ -65,6 +65,30 @@ func runDjango(t testing.TB, env []string, ops []map[string]any) []json.RawMessa
 }
 
 // sameJSON compares two JSON texts as parsed values (numbers by text).
+// djangoRW is what the interop eval snippets answer: per cache alias, the
+// sessions Django read (normal form) and the keys of those it wrote.
+type djangoRW struct {
+	Read    map[string][]json.RawMessage `json:"read"`
+	Written map[string][]string          `json:"written"`
+}
+
+// djangoReadWrite runs an eval snippet in Django with the given CACHES and
+// SESSION_ENGINE=cache, and decodes its answer.
+func djangoReadWrite(t testing.TB, caches map[string]any, code string, input map[string]any) djangoRW {
+	t.Helper()
+	cachesJSON, _ := json.Marshal(caches)
+	res := runDjango(t, []string{"SESSION_ENGINE=cache", "DJS_CACHES=" + string(cachesJSON)}, []map[string]any{
+		{"op": "eval", "code": code, "input": input},
+	})
+	var out struct {
+		Result djangoRW `json:"result"`
+	}
+	if err := json.Unmarshal(res[0], &out); err != nil {
+		t.Fatal(err)
+	}
+	return out.Result
+}
+
 func sameJSON(t testing.TB, a, b []byte) bool {
 	t.Helper()
 	parse := func(x []byte) any {
@@ -237,32 +261,20 @@ func TestDjangoInterop(t *testing.T) {
 		}
 	}
 	caches["default"] = caches[aliases[0].name]
-	cachesJSON, _ := json.Marshal(caches)
-	res := runDjango(t, []string{"SESSION_ENGINE=cache", "DJS_CACHES=" + string(cachesJSON)}, []map[string]any{
-		{"op": "eval", "code": interopEval, "input": map[string]any{"read": read, "write": write}},
-	})
-	var out struct {
-		Result struct {
-			Read    map[string][]json.RawMessage `json:"read"`
-			Written map[string][]string          `json:"written"`
-		} `json:"result"`
-	}
-	if err := json.Unmarshal(res[0], &out); err != nil {
-		t.Fatal(err)
-	}
+	out := djangoReadWrite(t, caches, interopEval, map[string]any{"read": read, "write": write})
 	for _, a := range aliases {
 		t.Run(a.name, func(t *testing.T) {
 			st := stores[a.name]
 			t.Cleanup(func() {
 				// memcached cannot delete by prefix: remove each session.
-				for _, k := range append(append([]string(nil), read[a.name]...), out.Result.Written[a.name]...) {
+				for _, k := range append(append([]string(nil), read[a.name]...), out.Written[a.name]...) {
 					if err := st.Delete(ctx, k); err != nil {
 						t.Errorf("cleanup: %v", err)
 					}
 				}
 			})
 			// Django read ours.
-			for i, got := range out.Result.Read[a.name] {
+			for i, got := range out.Read[a.name] {
 				want, err := py.NormalJSON(py.DictOf(interopData(t, i == 1)))
 				if err != nil {
 					t.Fatal(err)
@@ -271,11 +283,11 @@ func TestDjangoInterop(t *testing.T) {
 					t.Errorf("Django read our session %d as\n %s\nwant\n %s", i, got, want)
 				}
 			}
-			if len(out.Result.Read[a.name]) != len(read[a.name]) {
-				t.Fatalf("Django read %d sessions", len(out.Result.Read[a.name]))
+			if len(out.Read[a.name]) != len(read[a.name]) {
+				t.Fatalf("Django read %d sessions", len(out.Read[a.name]))
 			}
 			// We read Django's.
-			keys := out.Result.Written[a.name]
+			keys := out.Written[a.name]
 			for i, key := range keys {
 				d, found, err := st.Load(ctx, key)
 				if err != nil || !found {
