@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/djsession/djsession/pickle/py"
+	"github.com/djsession/djsession/signing"
 )
 
 // Errors a Store returns from Save, which Session turns into Django's
@@ -110,6 +111,19 @@ func (s LoadState) String() string {
 	default:
 		return "missing"
 	}
+}
+
+// CorruptOrMissing classifies a stored record whose data Codec.Decode
+// refused. Data that fails verification (tampered, another SECRET_KEY) is
+// LoadCorrupt: Django loads it as {} and a later save overwrites it. Data
+// that verified but that we cannot decode (over a bound of ours, a pickle
+// we refuse) is LoadMissing, so that it is never overwritten in place:
+// Django may read it.
+func CorruptOrMissing(decodeErr error) LoadState {
+	if errors.Is(decodeErr, signing.ErrBadSignature) {
+		return LoadCorrupt
+	}
+	return LoadMissing
 }
 
 // StateLoader is implemented by stores that can tell a live record whose

@@ -21,7 +21,6 @@ import (
 
 	"github.com/djsession/djsession/django"
 	"github.com/djsession/djsession/pickle/py"
-	"github.com/djsession/djsession/signing"
 )
 
 // DefaultTable is the table of Django's Session model.
@@ -502,7 +501,7 @@ func (s *Store) LoadState(ctx context.Context, key string) (*py.Dict, django.Loa
 	}
 	d, err := s.codec.Decode(data)
 	if err != nil {
-		return nil, decodeFailure(err), nil
+		return nil, django.CorruptOrMissing(err), nil
 	}
 	return d, django.LoadFound, nil
 }
@@ -541,21 +540,9 @@ func (s *Store) LoadExpiry(ctx context.Context, key string) (*py.Dict, time.Time
 	}
 	d, err := s.codec.Decode(data)
 	if err != nil {
-		return nil, exp, decodeFailure(err), nil
+		return nil, exp, django.CorruptOrMissing(err), nil
 	}
 	return d, exp, django.LoadFound, nil
-}
-
-// decodeFailure classifies session_data that did not decode. Data that
-// fails verification (tampered, another SECRET_KEY) is corrupt: Django loads
-// it as {} and a later save overwrites the row. Data that verified but that
-// we cannot decode (over a bound of ours, a pickle we refuse) is reported
-// missing, so that it is never overwritten in place: Django may read it.
-func decodeFailure(err error) django.LoadState {
-	if errors.Is(err, signing.ErrBadSignature) {
-		return django.LoadCorrupt
-	}
-	return django.LoadMissing
 }
 
 // Exists reports whether a row with key exists, expired or not (Django's

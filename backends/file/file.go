@@ -22,7 +22,6 @@ import (
 
 	"github.com/djsession/djsession/django"
 	"github.com/djsession/djsession/pickle/py"
-	"github.com/djsession/djsession/signing"
 )
 
 // MaxFileSize bounds how much of a session file is read: a larger file is
@@ -130,7 +129,7 @@ func (s *Store) read(path string) (data *py.Dict, expire time.Time, state fileSt
 		if django.ExpiryAge(s.settings, now, py.FromTime(byMtime, true, py.UTC)) <= 0 {
 			return nil, byMtime, fileExpired, nil
 		}
-		if errors.Is(err, signing.ErrBadSignature) {
+		if django.CorruptOrMissing(err) == django.LoadCorrupt {
 			return nil, byMtime, fileCorrupt, nil
 		}
 		return nil, byMtime, fileMissing, nil
