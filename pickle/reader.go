@@ -104,8 +104,25 @@ func Loads(data []byte) (py.Value, error) { return LoadsWith(data, DefaultLimits
 
 // LoadsWith is Loads with explicit limits (zero fields take the default).
 func LoadsWith(data []byte, lim Limits) (py.Value, error) {
-	v, _, _, err := loads(data, lim, false)
+	v, _, _, _, err := loads(data, lim, false)
 	return v, err
+}
+
+// LoadPrefix reads the pickle at the start of data as Python's
+// pickle.load reads one pickle from a file opened with open(path, "rb"),
+// and returns it with n, the number of bytes it took: up to and including
+// STOP, even when STOP's frame declares more (CPython's unpickler then
+// leaves the file just after STOP; from an io.BytesIO it would skip the
+// rest of the frame, which CPython never writes). The bytes after n are
+// the rest of the file; Django's FileBasedCache stores the pickle of the
+// expiry time followed by a zlib stream this way (spec §6.3). Errors and
+// limits are those of LoadsWith.
+func LoadPrefix(data []byte, lim Limits) (v py.Value, n int, err error) {
+	v, _, _, n, err = loads(data, lim, false)
+	if err != nil {
+		return py.None, 0, err
+	}
+	return v, n, nil
 }
 
 // LoadsHerd is LoadsWith for what django-redis's HerdClient stores (spec
@@ -126,13 +143,14 @@ func LoadsWith(data []byte, lim Limits) (py.Value, error) {
 // the Marker is never a py.Value. Loads and LoadsWith keep refusing it
 // (ErrDisallowedGlobal).
 func LoadsHerd(data []byte, lim Limits) (v, deadline py.Value, herd bool, err error) {
-	return loads(data, lim, true)
+	v, deadline, herd, _, err = loads(data, lim, true)
+	return v, deadline, herd, err
 }
 
-func loads(data []byte, lim Limits, herd bool) (v, deadline py.Value, isHerd bool, err error) {
+func loads(data []byte, lim Limits, herd bool) (v, deadline py.Value, isHerd bool, n int, err error) {
 	lim = lim.withDefaults()
 	if len(data) > lim.MaxInput {
-		return py.None, py.None, false, fmt.Errorf("%w: input of %d bytes exceeds MaxInput %d", ErrLimit, len(data), lim.MaxInput)
+		return py.None, py.None, false, 0, fmt.Errorf("%w: input of %d bytes exceeds MaxInput %d", ErrLimit, len(data), lim.MaxInput)
 	}
 	r := readerPool.Get().(*reader)
 	defer func() {
@@ -149,10 +167,11 @@ func loads(data []byte, lim Limits, herd bool) (v, deadline py.Value, isHerd boo
 	r.reset(data, lim)
 	r.herd = herd
 	v, err = r.load()
+	n = r.stopEnd
 	if err != nil || !r.herdFound {
-		return v, py.None, false, err
+		return v, py.None, false, n, err
 	}
-	return v, r.herdDeadline, true, nil
+	return v, r.herdDeadline, true, n, nil
 }
 
 // Opcodes (names as in CPython's pickletools).
@@ -315,6 +334,7 @@ type reader struct {
 	pos     int
 	end     int // end of the current frame, or len(s)
 	inFrame bool
+	stopEnd int // at STOP: the bytes the load took (see LoadPrefix)
 
 	stack   []item
 	marks   []int
@@ -718,6 +738,7 @@ func (r *reader) load() (py.Value, error) {
 			if err = r.need(1, at); err != nil {
 				return py.None, err
 			}
+			r.stopEnd = r.pos
 			if r.herd {
 				return r.herdResult(&r.stack[len(r.stack)-1])
 			}
