@@ -170,6 +170,25 @@ func Open(databaseURL string, settings *django.Settings, opts ...Option) (*Store
 	return s, nil
 }
 
+// OpenDB opens the connection pool a DATABASE_URL names, with the driver
+// settings and pool sizes Open uses (the pool options apply; WithTable and
+// the statement options do not), and returns it with its dialect. It is
+// for other tables Django keeps in the same database (DatabaseCache's, in
+// package dbcache). The caller closes the pool.
+func OpenDB(databaseURL string, opts ...Option) (*sql.DB, Dialect, error) {
+	cfg, err := ParseURL(databaseURL)
+	if err != nil {
+		return nil, 0, err
+	}
+	o := collect(opts)
+	sqldb, memory, err := cfg.open(o)
+	if err != nil {
+		return nil, 0, err
+	}
+	configurePool(sqldb, o, memory)
+	return sqldb, cfg.Dialect, nil
+}
+
 // New returns the session store over a *sql.DB the caller opened with the
 // driver for dialect (go-sqlite3, lib/pq or go-sql-driver/mysql). For MySQL
 // the DSN must set clientFoundRows=true (Django sets CLIENT.FOUND_ROWS too;
@@ -254,9 +273,9 @@ func newStore(db *sql.DB, dialect Dialect, settings *django.Settings, o *options
 
 func (s *Store) buildQueries() {
 	d := s.dialect
-	t := d.quote(s.table)
-	key, data, exp := d.quote("session_key"), d.quote("session_data"), d.quote("expire_date")
-	p := d.placeholder
+	t := d.Quote(s.table)
+	key, data, exp := d.Quote("session_key"), d.Quote("session_data"), d.Quote("expire_date")
+	p := d.Placeholder
 	listExp := exp
 	if d == SQLite {
 		// Read the text Django wrote, not go-sqlite3's guess at a time.
@@ -428,42 +447,12 @@ func plausibleKey(key string) bool {
 func (s *Store) now() (any, error) { return s.timeArg(s.settings.Now()) }
 
 // timeArg converts t to what Django binds for expire_date on this
-// database: the instant for PostgreSQL's timestamptz, the naive wall clock
-// (UTC with USE_TZ, else TIME_ZONE) for MySQL's datetime(6), and that wall
-// clock as Python's str(datetime) text for SQLite (spec §3.9.1).
-func (s *Store) timeArg(t time.Time) (any, error) {
-	w := naiveWall(t, s.loc)
-	if w.Year() < minYear || w.Year() > maxYear {
-		return nil, ErrExpireDateRange
-	}
-	switch s.dialect {
-	case PostgreSQL:
-		return t.Truncate(time.Microsecond).UTC(), nil
-	case MySQL:
-		return w, nil
-	default:
-		return string(appendSQLiteDateTime(make([]byte, 0, 26), w)), nil
-	}
-}
+// database (Dialect.TimeArg in the store's TIME_ZONE).
+func (s *Store) timeArg(t time.Time) (any, error) { return s.dialect.TimeArg(t, s.loc) }
 
-// readTime converts an expire_date read back into an instant.
-func (s *Store) readTime(v any) (time.Time, error) {
-	switch x := v.(type) {
-	case time.Time:
-		if s.dialect == PostgreSQL {
-			return x.In(s.loc), nil
-		}
-		// A naive datetime: its wall clock is in s.loc.
-		return time.Date(x.Year(), x.Month(), x.Day(), x.Hour(), x.Minute(), x.Second(), x.Nanosecond(), s.loc), nil
-	case string:
-		return django.ParseISODateTime(x, s.loc)
-	case []byte:
-		return django.ParseISODateTime(string(x), s.loc)
-	case nil:
-		return time.Time{}, errors.New("db: expire_date is NULL")
-	}
-	return time.Time{}, fmt.Errorf("db: unexpected expire_date type %T", v)
-}
+// readTime converts an expire_date read back into an instant
+// (Dialect.ReadTime in the store's TIME_ZONE).
+func (s *Store) readTime(v any) (time.Time, error) { return s.dialect.ReadTime(v, s.loc) }
 
 // Load returns the session stored under key if its expire_date is after
 // now (Django's _get_session_from_db then decode). A missing, expired or
@@ -587,7 +576,7 @@ func (s *Store) Save(ctx context.Context, rec *django.Record, mustCreate bool) e
 	defer cancel()
 	if mustCreate {
 		if _, err := s.exec(ctx, qInsert, rec.SessionKey, data, exp); err != nil {
-			if isUniqueViolation(err) {
+			if IsUniqueViolation(err) {
 				return django.ErrCreateConflict
 			}
 			return fmt.Errorf("db: create session: %w", err)

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/djsession/djsession/django"
 	"github.com/go-sql-driver/mysql"
 	"github.com/lib/pq"
 	"github.com/mattn/go-sqlite3"
@@ -45,17 +46,17 @@ func (d Dialect) String() string {
 
 func (d Dialect) valid() bool { return d >= SQLite && d <= MySQL }
 
-// quote quotes an identifier as Django's quote_name does, doubling an
+// Quote quotes an identifier as Django's quote_name does, doubling an
 // embedded quote character so no name can break out of it.
-func (d Dialect) quote(name string) string {
+func (d Dialect) Quote(name string) string {
 	if d == MySQL {
 		return "`" + strings.ReplaceAll(name, "`", "``") + "`"
 	}
 	return `"` + strings.ReplaceAll(name, `"`, `""`) + `"`
 }
 
-// placeholder returns the n-th (1-based) bind parameter.
-func (d Dialect) placeholder(n int) string {
+// Placeholder returns the n-th (1-based) bind parameter.
+func (d Dialect) Placeholder(n int) string {
 	if d == PostgreSQL {
 		return "$" + strconv.Itoa(n)
 	}
@@ -81,7 +82,7 @@ func (d Dialect) maxNameLength() int {
 // (spec §3.9.1): the table, the expire_date index, and on PostgreSQL the
 // varchar_pattern_ops index Django adds for the primary key.
 func CreateTableSQL(d Dialect, table string) []string {
-	q := d.quote
+	q := d.Quote
 	var dataType, dateType string
 	switch d {
 	case PostgreSQL:
@@ -143,6 +144,48 @@ const minYear, maxYear = 1, 9999
 // years 1–9999, which no Python datetime can hold.
 var ErrExpireDateRange = errors.New("db: expire_date outside the years 1-9999")
 
+// TimeArg converts t to what Django binds for a DateTimeField
+// (expire_date, DatabaseCache's expires) on this database, with loc the
+// wall clock of naive datetimes (UTC with USE_TZ, else TIME_ZONE;
+// Settings.Location): the instant for PostgreSQL's timestamptz, the naive
+// wall clock for MySQL's datetime(6), and that wall clock as Python's
+// str(datetime) text for SQLite (spec §3.9.1). A time whose wall clock is
+// outside the years 1–9999 is ErrExpireDateRange.
+func (d Dialect) TimeArg(t time.Time, loc *time.Location) (any, error) {
+	w := naiveWall(t, loc)
+	if w.Year() < minYear || w.Year() > maxYear {
+		return nil, ErrExpireDateRange
+	}
+	switch d {
+	case PostgreSQL:
+		return t.Truncate(time.Microsecond).UTC(), nil
+	case MySQL:
+		return w, nil
+	default:
+		return string(appendSQLiteDateTime(make([]byte, 0, 26), w)), nil
+	}
+}
+
+// ReadTime converts a DateTimeField value read back through this
+// database's driver into an instant; loc is as for TimeArg.
+func (d Dialect) ReadTime(v any, loc *time.Location) (time.Time, error) {
+	switch x := v.(type) {
+	case time.Time:
+		if d == PostgreSQL {
+			return x.In(loc), nil
+		}
+		// A naive datetime: its wall clock is in loc.
+		return time.Date(x.Year(), x.Month(), x.Day(), x.Hour(), x.Minute(), x.Second(), x.Nanosecond(), loc), nil
+	case string:
+		return django.ParseISODateTime(x, loc)
+	case []byte:
+		return django.ParseISODateTime(string(x), loc)
+	case nil:
+		return time.Time{}, errors.New("db: datetime is NULL")
+	}
+	return time.Time{}, fmt.Errorf("db: unexpected datetime type %T", v)
+}
+
 // naiveWall returns t's wall clock in loc as a time.Time in UTC: the naive
 // datetime Django writes to SQLite and MySQL (UTC with USE_TZ, local time
 // in TIME_ZONE without), at Python's microsecond precision.
@@ -186,11 +229,11 @@ func appendInt(b []byte, v, width int) []byte {
 	return append(b, buf[i:]...)
 }
 
-// isUniqueViolation reports a duplicate primary key, by each driver's error
+// IsUniqueViolation reports a duplicate primary key, by each driver's error
 // code (never by message): SQLite's SQLITE_CONSTRAINT_PRIMARYKEY or
 // _UNIQUE, PostgreSQL's unique_violation (23505), MySQL's ER_DUP_ENTRY
 // (1062) or ER_DUP_ENTRY_WITH_KEY_NAME (1586).
-func isUniqueViolation(err error) bool {
+func IsUniqueViolation(err error) bool {
 	var se sqlite3.Error
 	if errors.As(err, &se) {
 		return se.ExtendedCode == sqlite3.ErrConstraintPrimaryKey || se.ExtendedCode == sqlite3.ErrConstraintUnique

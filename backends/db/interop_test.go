@@ -162,7 +162,7 @@ func rawExpireDate(t *testing.T, st *Store, key string) string {
 		expr = "CAST(expire_date AT TIME ZONE 'UTC' AS TEXT)"
 	}
 	var s string
-	q := "SELECT " + expr + " FROM django_session WHERE session_key = " + st.dialect.placeholder(1)
+	q := "SELECT " + expr + " FROM django_session WHERE session_key = " + st.dialect.Placeholder(1)
 	if err := st.db.QueryRow(q, key).Scan(&s); err != nil {
 		t.Fatalf("raw expire_date: %v", err)
 	}
@@ -320,7 +320,7 @@ func weWriteDjangoReads(t *testing.T, u string, tc tzCase) {
 	wantData := make([][]byte, len(sessions))
 	var ops []djangotest.Op
 	for i, gs := range sessions {
-		v, err := py.DecodeJSON([]byte(gs.data))
+		v, err := py.DecodeJSONUTF8([]byte(gs.data))
 		if err != nil {
 			t.Fatalf("%s: %v", gs.name, err)
 		}
