@@ -12,6 +12,7 @@ import (
 	"strings"
 
 	"github.com/djsession/djsession/backends/cache"
+	"github.com/djsession/djsession/backends/cache/dbcache"
 	"github.com/djsession/djsession/backends/cacheddb"
 	"github.com/djsession/djsession/backends/db"
 	"github.com/djsession/djsession/backends/file"
@@ -89,7 +90,8 @@ var openers = map[string]opener{
 	EngineCache: func(_ context.Context, cfg Config) (django.Store, io.Closer, error) {
 		st, err := cache.Open(cfg.CacheURL, cfg.Settings,
 			cache.WithFormatName(cfg.Cache.Format), cache.WithKeyPrefix(cfg.Cache.KeyPrefix), cache.WithVersion(cfg.Cache.Version),
-			cache.WithSerializer(cfg.Cache.Serializer), cache.WithCompressor(cfg.Cache.Compressor))
+			cache.WithSerializer(cfg.Cache.Serializer), cache.WithCompressor(cfg.Cache.Compressor),
+			cache.WithDatabaseCache(dbcache.Opener(cfg.DatabaseURL, cfg.Settings)))
 		if err != nil {
 			return nil, nil, err
 		}

@@ -1,9 +1,11 @@
 // Package cache is Django's cache session engine
-// (django.contrib.sessions.backends.cache, spec §3.9.2) over Redis and
-// Memcached: each session is one cache entry at
+// (django.contrib.sessions.backends.cache, spec §3.9.2) over Redis,
+// Memcached, and Django's FileBasedCache (FileClient) and DatabaseCache
+// (package dbcache): each session is one cache entry at
 // KEY_FUNCTION("django.contrib.sessions.cache" + session_key, KEY_PREFIX,
 // VERSION), holding the session dict in the cache client's own value
-// format (django-redis, Django's RedisCache, pymemcache or pylibmc; see
+// format (django-redis, Django's RedisCache, pymemcache or pylibmc; for
+// the file and database caches, the bare pickle, codec.DjangoPickle; see
 // package codec) with the session's expiry age as the entry's TTL.
 //
 // Open takes a CACHE_URL as django-environ reads it; New wraps any Client.
@@ -17,9 +19,12 @@
 //     (ErrUnavailable), because django.Store callers must not take an
 //     unreadable session for a missing one; a value that does not decode
 //     is a miss, as in Django.
-//   - A plain save is Redis SET XX (memcached replace): atomic, where Django
-//     does get then set. A session deleted in between is ErrUpdateMissing,
-//     never resurrected.
+//   - A plain save is Redis SET XX (memcached replace, an UPDATE of a live
+//     row in a DatabaseCache): atomic, where Django does get then set. A
+//     session deleted in between is ErrUpdateMissing, never resurrected.
+//     FileClient keeps that promise between the goroutines of one process
+//     only: another process (Django) deleting the file between its check
+//     and its rename has Django's own window.
 //   - A timeout ≤ 0 deletes (plain save) or writes nothing (must-create
 //     save), as django-redis does, on every server.
 //   - A stored value longer than WithMaxValueSize (DefaultMaxValueSize,
@@ -107,9 +112,11 @@ type Store struct {
 var _ django.Store = (*Store)(nil)
 
 // New returns the Store over client. The value format is WithFormat's, or
-// WithFormatName's, or by default django-redis's for a Redis client and
-// pymemcache's for a memcached one (made by Open) or any other client.
-// Close does not close client.
+// WithFormatName's, or by default django-redis's for a Redis client,
+// codec.DjangoPickle for a FileClient or a client whose CacheBackend
+// method says FileBased or Database (package dbcache's), and pymemcache's
+// for a memcached one (made by Open) or any other client. Close does not
+// close client.
 func New(client Client, settings *django.Settings, opts ...Option) (*Store, error) {
 	if client == nil {
 		return nil, fmt.Errorf("%w: nil cache client", django.ErrImproperlyConfigured)
@@ -119,9 +126,13 @@ func New(client Client, settings *django.Settings, opts ...Option) (*Store, erro
 	}
 	o := collect(opts)
 	backend := Memcached
-	switch client.(type) {
+	switch c := client.(type) {
 	case *redisClient, *shardClient:
 		backend = Redis
+	case *FileClient:
+		backend = FileBased
+	case interface{ CacheBackend() Backend }:
+		backend = c.CacheBackend()
 	}
 	f, err := o.resolveFormat(backend)
 	if err != nil {
@@ -466,7 +477,11 @@ func (s *Store) List(ctx context.Context, fn func(django.Info) error) error {
 			return nil
 		}
 		info := django.Info{SessionKey: sk}
-		if it.TTL > 0 {
+		switch {
+		case it.TTL < 0:
+		case !it.Expires.IsZero():
+			info.ExpireDate = it.Expires
+		case it.TTL > 0:
 			info.ExpireDate = s.settings.Now().Add(it.TTL)
 		}
 		if !s.herd {

@@ -34,6 +34,10 @@ type Item struct {
 	// TTL is the remaining time to live, filled by Scan only: zero when
 	// unknown, negative when the item never expires.
 	TTL time.Duration
+	// Expires is the instant the item expires, filled by Scan when the
+	// server stores one (DatabaseCache's expires column); the zero Time
+	// otherwise. Listing prefers it to now + TTL.
+	Expires time.Time
 }
 
 // Client is the part of a cache server protocol a session Store uses. The

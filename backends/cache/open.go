@@ -49,6 +49,7 @@ type options struct {
 	poolSize                               int
 	tlsConfig                              *tls.Config
 	now                                    func() time.Time
+	openDatabase                           func(cfg *Config) (Client, error)
 }
 
 func collect(opts []Option) *options {
@@ -184,6 +185,15 @@ func WithWriteTimeout(d time.Duration) Option { return func(o *options) { o.writ
 // 16 unless this is set).
 func WithPoolSize(n int) Option { return func(o *options) { o.poolSize = n } }
 
+// WithDatabaseCache gives Open the way to reach a dbcache:// table: open
+// returns the Client of cfg.Table (cfg.MaxEntries and cfg.CullFrequency
+// included) in the database the caller chose; package dbcache's Opener
+// makes one from a DATABASE_URL. Without it Open refuses dbcache:// URLs,
+// since a CACHE_URL does not name the database.
+func WithDatabaseCache(open func(cfg *Config) (Client, error)) Option {
+	return func(o *options) { o.openDatabase = open }
+}
+
 // WithTLSConfig sets the TLS configuration of rediss:// connections.
 func WithTLSConfig(c *tls.Config) Option { return func(o *options) { o.tlsConfig = c } }
 
@@ -191,6 +201,12 @@ func WithTLSConfig(c *tls.Config) Option { return func(o *options) { o.tlsConfig
 func (o *options) resolveFormat(backend Backend) (codec.Format, error) {
 	if o.format != nil {
 		return o.format, nil
+	}
+	if backend == FileBased || backend == Database {
+		if o.formatName != "" || o.serializer != "" || o.compressor != "" || o.pickleVersion != 0 {
+			return nil, fmt.Errorf("%w: %s cache values are always pickled (spec §6.3): no format, serializer or compressor applies", django.ErrImproperlyConfigured, backend)
+		}
+		return codec.DjangoPickle{}, nil
 	}
 	name := o.formatName
 	if name == "" {
@@ -303,10 +319,22 @@ func Open(cacheURL string, settings *django.Settings, opts ...Option) (*Store, e
 		return nil, err
 	}
 	var client Client
-	if cfg.Backend == Memcached {
+	switch cfg.Backend {
+	case Memcached:
 		_, modula := f.(codec.PyLibMC)
 		client = newMemcacheClient(cfg, o, modula)
-	} else {
+	case FileBased:
+		if client, err = NewFileClient(cfg.Path, FileOptions{MaxEntries: cfg.MaxEntries, CullFrequency: cfg.CullFrequency, Now: settings.Now}); err != nil {
+			return nil, err
+		}
+	case Database:
+		if o.openDatabase == nil {
+			return nil, fmt.Errorf("%w: dbcache://%s needs a database: open it with backends.Open (DATABASE_URL) or pass WithDatabaseCache", django.ErrImproperlyConfigured, cfg.Table)
+		}
+		if client, err = o.openDatabase(cfg); err != nil {
+			return nil, err
+		}
+	default:
 		_, seconds := f.(codec.DjangoRedisCache)
 		client, err = newRedisFromConfig(cfg, o, seconds)
 		if err != nil {

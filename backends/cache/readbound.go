@@ -85,6 +85,15 @@ func readBoundFormat(f codec.Format, maxValue int) codec.Format {
 			c.Limits, c.MaxSize = limits(c.Limits), size(c.MaxSize)
 			return &c
 		}
+	case codec.DjangoPickle:
+		x.Limits, x.MaxSize = limits(x.Limits), size(x.MaxSize)
+		return x
+	case *codec.DjangoPickle:
+		if x != nil {
+			c := *x
+			c.Limits, c.MaxSize = limits(c.Limits), size(c.MaxSize)
+			return &c
+		}
 	case codec.PyMemcache:
 		x.Limits, x.MaxSize = limits(x.Limits), size(x.MaxSize)
 		return x

@@ -21,15 +21,25 @@ type Backend int
 const (
 	Redis Backend = iota + 1
 	Memcached
+	// FileBased is Django's FileBasedCache: one file per key in a folder
+	// (filecache://, FileClient).
+	FileBased
+	// Database is Django's DatabaseCache: a table made by createcachetable
+	// (dbcache://table, package dbcache).
+	Database
 )
 
-// String returns "redis" or "memcached".
+// String returns "redis", "memcached", "filebased" or "database".
 func (b Backend) String() string {
 	switch b {
 	case Redis:
 		return "redis"
 	case Memcached:
 		return "memcached"
+	case FileBased:
+		return "filebased"
+	case Database:
+		return "database"
 	}
 	return "Backend(" + strconv.Itoa(int(b)) + ")"
 }
@@ -139,7 +149,21 @@ type Config struct {
 	HerdTimeout int
 	// TLSInsecure skips server certificate checks (ssl_cert_reqs=none).
 	TLSInsecure bool
+
+	// Path is FileBasedCache's folder (its LOCATION), Table
+	// DatabaseCache's table (its LOCATION).
+	Path, Table string
+	// MaxEntries and CullFrequency are FileBasedCache's and
+	// DatabaseCache's MAX_ENTRIES and CULL_FREQUENCY, from ?max_entries=
+	// and ?cull_frequency= (0 = not given: Django's 300 and 3). Django's
+	// CULL_FREQUENCY = 0, which empties the whole cache when it is full,
+	// is CullAll here.
+	MaxEntries, CullFrequency int
 }
+
+// CullAll as a CullFrequency is Django's CULL_FREQUENCY = 0: when the
+// cache is full, every entry is deleted.
+const CullAll = -1
 
 func badURL(format string, args ...any) error {
 	return fmt.Errorf("%w: "+format, append([]any{ErrInvalidURL}, args...)...)
@@ -158,6 +182,8 @@ func badURL(format string, args ...any) error {
 //	redis://service/db?client_class=django_redis.client.SentinelClient&sentinels=s1:26379,s2:26379
 //	redis+cluster://[:pass@]h1:7000,h2:7001   Redis Cluster (seed nodes)
 //	memcache://host:port[,host:port], pymemcache://, pylibmc://, memcache:///path.sock
+//	filecache:///var/tmp/django_cache         FileBasedCache (LOCATION = the path)
+//	dbcache://my_cache_table                  DatabaseCache (LOCATION = the table; the database is DATABASE_URL's)
 //
 // rediscache:// is redis://, valkey:// and valkeys:// are redis:// and
 // rediss://. The password in the URL applies to its own server only, as
@@ -175,7 +201,9 @@ func badURL(format string, args ...any) error {
 // socket_connect_timeout / connect_timeout /
 // dial_timeout, socket_timeout / read_timeout, write_timeout (seconds, or
 // Go durations such as 250ms), pool_size / max_connections,
-// max_value_size (bytes; see WithMaxValueSize), ssl_cert_reqs=none.
+// max_value_size (bytes; see WithMaxValueSize), ssl_cert_reqs=none,
+// max_entries and cull_frequency (filecache and dbcache: MAX_ENTRIES and
+// CULL_FREQUENCY).
 // timeout is the cache's default expiry in Django (TIMEOUT), which
 // sessions never use: it is read and ignored, as are other options this
 // package does not need.
@@ -214,8 +242,23 @@ func ParseURL(cacheURL string) (*Config, error) {
 		err = cfg.parseCluster(strings.HasPrefix(scheme, "rediss"), netloc, path, q)
 	case "memcache", "memcached", "pymemcache", "pylibmc":
 		err = cfg.parseMemcached(scheme, netloc, path)
+	case "filecache":
+		// django-environ: LOCATION = netloc + path, as written.
+		cfg.Backend, cfg.Topology, cfg.Path = FileBased, Single, netloc+path
+		if cfg.Path == "" {
+			err = badURL("filecache:// needs a folder (filecache:///var/tmp/django_cache)")
+		}
+	case "dbcache":
+		// django-environ: LOCATION = netloc.
+		cfg.Backend, cfg.Topology, cfg.Table = Database, Single, netloc
+		switch {
+		case netloc == "":
+			err = badURL("dbcache:// needs a table name (dbcache://my_cache_table)")
+		case path != "" && path != "/":
+			err = badURL("dbcache://%s%s: a table name has no path", netloc, path)
+		}
 	default:
-		return nil, badURL("unknown scheme %q (want redis, rediss, unix, redis+sentinel, redis+cluster, memcache, pymemcache or pylibmc)", scheme)
+		return nil, badURL("unknown scheme %q (want redis, rediss, unix, redis+sentinel, redis+cluster, memcache, pymemcache, pylibmc, filecache or dbcache)", scheme)
 	}
 	if err != nil {
 		return nil, err
@@ -593,6 +636,17 @@ func (c *Config) parseOptions(q map[string]string) error {
 			}
 		case "ssl_cert_reqs":
 			c.TLSInsecure = strings.EqualFold(v, "none") || strings.EqualFold(v, "cert_none")
+		case "max_entries":
+			if c.MaxEntries, err = strconv.Atoi(v); err != nil || c.MaxEntries < 1 {
+				return badURL("bad max_entries %q (want a positive number)", v)
+			}
+		case "cull_frequency":
+			if c.CullFrequency, err = strconv.Atoi(v); err != nil || c.CullFrequency < 0 {
+				return badURL("bad cull_frequency %q", v)
+			}
+			if c.CullFrequency == 0 {
+				c.CullFrequency = CullAll
+			}
 		case "herd_timeout":
 			if !c.Herd {
 				return badURL("herd_timeout needs client_class=django_redis.client.HerdClient")
@@ -607,6 +661,15 @@ func (c *Config) parseOptions(q map[string]string) error {
 	}
 	if c.Herd && c.Format != "" && c.Format != "django-redis" && c.Format != "django_redis" {
 		return badURL("HerdClient is a django-redis client; format %q is not", c.Format)
+	}
+	if (c.MaxEntries != 0 || c.CullFrequency != 0) && c.Backend != FileBased && c.Backend != Database {
+		return badURL("max_entries and cull_frequency apply to filecache and dbcache")
+	}
+	if c.Backend == FileBased || c.Backend == Database {
+		if c.Format != "" {
+			return badURL("%s values are always pickled (format %q does not apply)", c.Backend, c.Format)
+		}
+		return nil
 	}
 	switch c.Format {
 	case "", "django-redis", "django_redis", "django":

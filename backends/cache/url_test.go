@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/djsession/djsession/backends/cache/codec"
+	"github.com/djsession/djsession/django"
 	"github.com/djsession/djsession/django/storetest"
 )
 
@@ -76,6 +77,14 @@ func TestParseURL(t *testing.T) {
 			{Name: "mc:11211", Network: "tcp", Addr: "mc:11211"}}}},
 		{"memcache:///tmp/memcached.sock", Config{Backend: Memcached, Topology: Single, Locations: []Location{
 			{Name: "/tmp/memcached.sock", Network: "unix", Addr: "/tmp/memcached.sock"}}}},
+		// django-environ: filecache LOCATION = netloc + path, dbcache
+		// LOCATION = netloc; other query keys go to OPTIONS upper-cased
+		// (MAX_ENTRIES, CULL_FREQUENCY, where 0 means "cull everything").
+		{"filecache:///var/tmp/django_cache", Config{Backend: FileBased, Topology: Single, Path: "/var/tmp/django_cache"}},
+		{"filecache://relative/dir?max_entries=1000&CULL_FREQUENCY=0&key_prefix=p", Config{Backend: FileBased,
+			Topology: Single, Path: "relative/dir", MaxEntries: 1000, CullFrequency: CullAll, KeyPrefix: "p"}},
+		{"dbcache://my_cache_table?cull_frequency=4&version=2", Config{Backend: Database, Topology: Single,
+			Table: "my_cache_table", CullFrequency: 4, Version: 2}},
 	} {
 		got, err := ParseURL(tc.url)
 		if err != nil {
@@ -103,6 +112,9 @@ func TestParseURLErrors(t *testing.T) {
 		"redis://h?format=pylibmc", "redis://h?format=nope", "redis://h?socket_timeout=-1",
 		"redis://h?pool_size=-3", "redis://:%zz@h", "redis://h?a=%zz",
 		"redis://" + strings.Repeat("a", MaxURLLength),
+		"filecache://", "filecache:///d?format=django", "filecache:///d?max_entries=0", "filecache:///d?max_entries=x",
+		"filecache:///d?cull_frequency=-1", "dbcache://", "dbcache://t/x", "dbcache://t?serializer=json&format=pymemcache",
+		"redis://h?max_entries=10", "memcache://h?cull_frequency=2",
 	} {
 		if _, err := ParseURL(u); !errors.Is(err, ErrInvalidURL) {
 			t.Errorf("ParseURL(%q) = %v, want ErrInvalidURL", u, err)
@@ -122,6 +134,7 @@ func FuzzParseURL(f *testing.F) {
 		"unix:///run/redis.sock?db=5", "redis+sentinel://:pw@s1,s2:26380/m/3", "redis+cluster://n1:7000",
 		"pymemcache://a,[::1]:11212?key_prefix=x", "memcache:///tmp/m.sock", "redis://h?socket_timeout=0.5",
 		"redis://h/0?client_class=django_redis.client.HerdClient&herd_timeout=30",
+		"filecache:///var/tmp/c?max_entries=10&cull_frequency=0", "dbcache://t?cull_frequency=2",
 	} {
 		f.Add(s)
 	}
@@ -133,7 +146,9 @@ func FuzzParseURL(f *testing.F) {
 			}
 			return
 		}
-		if len(cfg.Locations) == 0 || cfg.Backend == 0 || cfg.Topology == 0 {
+		if cfg.Backend == 0 || cfg.Topology == 0 ||
+			(cfg.Backend == FileBased) != (cfg.Path != "") || (cfg.Backend == Database) != (cfg.Table != "") ||
+			(len(cfg.Locations) == 0) != (cfg.Backend == FileBased || cfg.Backend == Database) {
 			t.Fatalf("ParseURL(%q) = %+v", s, cfg)
 		}
 		for _, l := range cfg.Locations {
@@ -176,5 +191,64 @@ func TestOpenOptionsWinOverURL(t *testing.T) {
 	}
 	if _, err := New(nil, s); err == nil {
 		t.Error("New without a client succeeded")
+	}
+}
+
+// A dbcache:// URL does not name its database: Open needs
+// WithDatabaseCache, whose opener gets the parsed table and culling
+// options; Django's own caches take no format options.
+func TestOpenDatabaseCacheNeedsOpener(t *testing.T) {
+	s, _ := storetest.Settings()
+	if st, err := Open("dbcache://sessions_cache", s); !errors.Is(err, django.ErrImproperlyConfigured) {
+		t.Fatalf("Open(dbcache://) without an opener = %v, %v", st, err)
+	}
+	var got *Config
+	opener := WithDatabaseCache(func(cfg *Config) (Client, error) {
+		got = cfg
+		return nil, errors.New("no database here")
+	})
+	if _, err := Open("dbcache://sessions_cache?max_entries=50&cull_frequency=0", s, opener); err == nil || err.Error() != "no database here" {
+		t.Fatalf("Open with a failing opener: %v", err)
+	}
+	if got == nil || got.Table != "sessions_cache" || got.MaxEntries != 50 || got.CullFrequency != CullAll {
+		t.Fatalf("opener got %+v", got)
+	}
+	for _, opt := range []Option{WithFormatName("django"), WithSerializer("json"), WithCompressor("zlib"), WithPickleVersion(4)} {
+		if _, err := Open("dbcache://t", s, opener, opt); !errors.Is(err, django.ErrImproperlyConfigured) {
+			t.Errorf("dbcache with a format option: %v, want ErrImproperlyConfigured", err)
+		}
+	}
+}
+
+// filecache:// opens a FileClient on the URL's folder with its culling
+// options, and Django's own caches default to the bare pickle whether the
+// Store comes from Open or New.
+func TestOpenFileCache(t *testing.T) {
+	s, _ := storetest.Settings()
+	dir := t.TempDir()
+	st, err := Open("filecache://"+dir+"/sessions?max_entries=7&cull_frequency=0&key_prefix=p", s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	fc, ok := st.Client().(*FileClient)
+	if !ok || fc.Dir() != dir+"/sessions" {
+		t.Fatalf("client %T %v", st.Client(), st.Client())
+	}
+	if _, ok := st.Format().(codec.DjangoPickle); !ok {
+		t.Errorf("Open format %T, want DjangoPickle", st.Format())
+	}
+	if got := st.CacheKey("k"); got != "p:1:django.contrib.sessions.cachek" {
+		t.Errorf("CacheKey = %q", got)
+	}
+	nst, err := New(fc, s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := nst.Format().(codec.DjangoPickle); !ok {
+		t.Errorf("New format %T, want DjangoPickle", nst.Format())
+	}
+	if _, err := Open("filecache://"+dir, s, WithFormatName("pymemcache")); !errors.Is(err, django.ErrImproperlyConfigured) {
+		t.Errorf("filecache with a format: %v", err)
 	}
 }

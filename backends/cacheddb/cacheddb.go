@@ -27,6 +27,7 @@ import (
 
 	"github.com/djsession/djsession/backends/cache"
 	"github.com/djsession/djsession/backends/cache/codec"
+	"github.com/djsession/djsession/backends/cache/dbcache"
 	"github.com/djsession/djsession/backends/db"
 	"github.com/djsession/djsession/django"
 	"github.com/djsession/djsession/pickle/py"
@@ -86,7 +87,8 @@ func Open(databaseURL, cacheURL string, settings *django.Settings, dbOpts []db.O
 	if err != nil {
 		return nil, err
 	}
-	c, err := cache.Open(cacheURL, settings, append([]cache.Option{cache.WithSessionPrefix(codec.CachedDBPrefix)}, cacheOpts...)...)
+	c, err := cache.Open(cacheURL, settings, append([]cache.Option{cache.WithSessionPrefix(codec.CachedDBPrefix),
+		cache.WithDatabaseCache(dbcache.Opener(databaseURL, settings, dbOpts...))}, cacheOpts...)...)
 	if err != nil {
 		d.Close()
 		return nil, err

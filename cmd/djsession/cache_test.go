@@ -9,10 +9,14 @@ import (
 	"net"
 	"net/url"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/djsession/djsession/backends/cache/dbcache"
+	"github.com/djsession/djsession/django"
 )
 
 // Tests of the store commands on the cache and cached_db engines against
@@ -220,4 +224,60 @@ func TestCachedDBStoreCommands(t *testing.T) {
 	storeRun(t, env, "", 0, append([]string{"rm", key}, args...)...)
 	storeRun(t, env, "", 1, append([]string{"get", key}, args...)...)
 	storeRun(t, dbOnly, "", 1, "get", key)
+}
+
+// TestDjangoCacheStoreCommands runs the store commands on the cache engine
+// over Django's FileBasedCache (filecache://, which cannot list its keys)
+// and DatabaseCache (dbcache://TABLE in DATABASE_URL's database, a SQLite
+// file here; its table made as createcachetable makes it).
+func TestDjangoCacheStoreCommands(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "cache")
+	dbPath := filepath.Join(t.TempDir(), "cache.sqlite3")
+	setup, err := dbcache.Open("sqlite:///"+dbPath, "djs_cache", django.DefaultSettings("x"), dbcache.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := setup.CreateTable(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	setup.Close()
+	for _, tc := range []struct {
+		name   string
+		env    []string
+		listed bool
+	}{
+		{"filecache", []string{"CACHE_URL=filecache://" + dir}, false},
+		{"dbcache", []string{"CACHE_URL=dbcache://djs_cache?max_entries=1000", "DATABASE_URL=sqlite:///" + dbPath}, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			env := append([]string{"DJANGO_SECRET_KEY=cache-test-key-0003", "SESSION_ENGINE=cache"}, tc.env...)
+			args := []string{"--cookie-age", "300", "--now", "1800000000"}
+			key := createSession(t, env, `{"f":1}`, args...)
+			cliCase{args: append([]string{"get", key}, args...), env: env, stdout: `{"f":1}` + "\n"}.check(t)
+			storeRun(t, env, "", 0, append([]string{"set", key, `{"f":2}`}, args...)...)
+			cliCase{args: append([]string{"get", key}, args...), env: env, stdout: `{"f":2}` + "\n"}.check(t)
+			if tc.listed {
+				got := lsJSON(t, env, args...)
+				if e, ok := got[key]; !ok || len(got) != 1 || e.ExpireDate == nil || *e.ExpireDate != "2027-01-15T08:05:00+00:00" {
+					t.Fatalf("ls: %+v", got)
+				}
+			} else if _, errOut := storeRun(t, env, "", 2, append([]string{"ls"}, args...)...); !strings.Contains(errOut, "cannot list") {
+				t.Fatalf("ls on the file cache: %q", errOut)
+			}
+			// Django keeps the entry at its expiry instant (expires < now is
+			// expired), not a second later.
+			storeRun(t, env, "", 0, "get", key, "--now", "1800000300")
+			storeRun(t, env, "", 1, "get", key, "--now", "1800000301")
+			// Reading it then deleted it, as Django's get does.
+			storeRun(t, env, "", 1, append([]string{"rm", key}, args...)...)
+			key = createSession(t, env, `{"f":3}`, args...)
+			storeRun(t, env, "", 0, append([]string{"rm", key}, args...)...)
+			storeRun(t, env, "", 1, append([]string{"get", key}, args...)...)
+		})
+	}
+	// The table lives in the database: no DATABASE_URL is a configuration error.
+	_, errOut := storeRun(t, []string{"DJANGO_SECRET_KEY=x-123456", "SESSION_ENGINE=cache", "CACHE_URL=dbcache://djs_cache"}, "", 2, "get", "abcdefghijklmnop")
+	if !strings.Contains(errOut, "DATABASE_URL") {
+		t.Fatalf("dbcache without a database: %q", errOut)
+	}
 }

@@ -40,7 +40,7 @@ var globalFlags = []flagSpec{
 	{name: "engine", env: "SESSION_ENGINE", metav: "ENGINE",
 		help: "db, cache, cached_db, file or signed_cookies (Django's dotted names too)"},
 	{name: "database", env: "DATABASE_URL", metav: "URL", help: "where django_session and auth_user live", secret: true},
-	{name: "cache", env: "CACHE_URL", metav: "URL", help: "the session cache", secret: true},
+	{name: "cache", env: "CACHE_URL", metav: "URL", help: "the session cache: redis://, rediss://, memcache://, filecache:///DIR (FileBasedCache) or dbcache://TABLE (DatabaseCache, in --database)", secret: true},
 	{name: "cache-format", metav: "FORMAT", help: "django-redis (default for redis://), django, pymemcache (default for memcache://) or pylibmc"},
 	{name: "key-prefix", metav: "PREFIX", help: "the cache's KEY_PREFIX"},
 	{name: "cache-version", metav: "N", help: "the cache's VERSION"},

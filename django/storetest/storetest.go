@@ -42,8 +42,11 @@ type Harness struct {
 	// cookies): it is not a 32-character random key, nothing is kept
 	// server-side (no conflicts, no deletion), and cycle_key only re-signs.
 	KeyIsData bool
-	// MaxAgeExpiry says expiry follows signing's max_age rule (valid while
-	// the age is at most SESSION_COOKIE_AGE) instead of expire_date > now.
+	// MaxAgeExpiry says a session is still valid at exactly its expiry
+	// instant and gone after it: signing's max_age rule (valid while the
+	// age is at most SESSION_COOKIE_AGE), and the "expires < now is
+	// expired" test of Django's FileBasedCache and DatabaseCache get,
+	// instead of expire_date > now.
 	MaxAgeExpiry bool
 }
 
@@ -260,7 +263,7 @@ func testExpiry(t *testing.T, h Harness) {
 	wantState(t, st, key, django.LoadFound)
 	clock.Advance(1 * time.Second)
 	if h.MaxAgeExpiry {
-		// signing: expired only when age > max_age.
+		// Expired only after the expiry instant (age > max_age).
 		if _, found, err := st.Load(ctx(t), key); err != nil || !found {
 			t.Fatalf("session at exactly max_age not found: %v", err)
 		}

@@ -136,6 +136,34 @@ func (f DjangoRedisCache) Decode(data []byte, _ uint32) (py.Value, error) {
 	return pickleLoads(data, f.Limits)
 }
 
+// DjangoPickle is the value format of Django's LocMemCache, FileBasedCache
+// and DatabaseCache (spec §6.3): every value, ints included, is
+// pickle.dumps(v, HIGHEST_PROTOCOL), protocol 5, and is read with
+// pickle.loads. The framing around the pickle (FileBasedCache's expiry and
+// zlib stream, DatabaseCache's base64) belongs to the client that stores
+// it (FileClient, package dbcache), so Encode and Decode see the bare
+// pickle.
+type DjangoPickle struct {
+	// Limits bound pickle loads; zero fields take pickle.DefaultLimits.
+	Limits pickle.Limits
+	// MaxSize bounds the size of a value read; 0 is DefaultMaxSize.
+	MaxSize int
+}
+
+// Encode returns the pickle of v; flags is 0.
+func (f DjangoPickle) Encode(v py.Value) ([]byte, uint32, error) {
+	b, err := pickleDumps(v, pickle.HighestProtocol)
+	return b, 0, err
+}
+
+// Decode unpickles data; flags are ignored.
+func (f DjangoPickle) Decode(data []byte, _ uint32) (py.Value, error) {
+	if len(data) > limitOrDefault(f.MaxSize) {
+		return py.None, fmt.Errorf("%w (%d bytes)", ErrTooLarge, len(data))
+	}
+	return pickleLoads(data, f.Limits)
+}
+
 // Memcached item flags of the Python clients. pymemcache (serde.py) and
 // pylibmc (_pylibmcmodule.h) agree on these bits; bit 3 is pylibmc's zlib
 // marker (pymemcache reserves it, "FLAG_COMPRESSED", and ignores it).

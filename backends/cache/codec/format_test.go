@@ -65,6 +65,37 @@ func TestDjangoRedisCacheSpecExamples(t *testing.T) {
 	}
 }
 
+// DjangoPickle (LocMem, FileBased, Database caches, spec §6.3) pickles
+// every value, ints too; the bytes were printed by CPython 3.11's
+// pickle.dumps(v, 5).
+func TestDjangoPickleSpecExamples(t *testing.T) {
+	f := DjangoPickle{}
+	for _, c := range []struct {
+		v    py.Value
+		want string
+	}{
+		{py.Int(42), "80054b2a2e"},
+		{py.Bool(true), "8005882e"},
+		{dictOf("a", py.Int(1)), "8005950a000000000000007d948c0161944b01732e"},
+	} {
+		got, flags, err := f.Encode(c.v)
+		if err != nil || flags != 0 || hex.EncodeToString(got) != c.want {
+			t.Errorf("Encode(%s) = %x, %d, %v; want %s", c.v.Repr(), got, flags, err, c.want)
+		}
+		back, err := f.Decode(got, 0)
+		if err != nil || !back.Equal(c.v) || back.Kind() != c.v.Kind() {
+			t.Errorf("Decode(%x) = %s, %v", got, back.Repr(), err)
+		}
+	}
+	// Digits are not an int here: "42" is not a pickle.
+	if v, err := f.Decode([]byte("42"), 0); err == nil {
+		t.Errorf("Decode(\"42\") = %s, want an error", v.Repr())
+	}
+	if _, err := (DjangoPickle{MaxSize: 4}).Decode([]byte("8005882e"), 0); !errors.Is(err, ErrTooLarge) {
+		t.Errorf("over MaxSize: %v, want ErrTooLarge", err)
+	}
+}
+
 // Hand-derived from spec §7.2: ints (not bools) raw, big ones too; every
 // stored value that int() accepts reads as an int, whatever the serializer.
 func TestDjangoRedisIntRules(t *testing.T) {

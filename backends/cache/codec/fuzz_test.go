@@ -17,7 +17,7 @@ func fuzzFormats() []Format {
 			fs = append(fs, DjangoRedis{Serializer: s, Compressor: c, MaxSize: limit})
 		}
 	}
-	return append(fs, DjangoRedisCache{MaxSize: limit}, PyMemcache{MaxSize: limit}, PyLibMC{MaxSize: limit})
+	return append(fs, DjangoRedisCache{MaxSize: limit}, PyMemcache{MaxSize: limit}, PyLibMC{MaxSize: limit}, DjangoPickle{MaxSize: limit})
 }
 
 // formatIndex is the index in fuzzFormats of DjangoRedis{s, c}.
