@@ -3,7 +3,7 @@ package db_test
 // Benchmarks of the hot paths against each database, next to the floor:
 // BenchmarkBareSelect is the one query Load must run, through the same
 // driver and pool, without the expiry condition or the decoding. The goal
-// is Load within 1.3x of it. Django's own load() on the same databases is
+// is Load within 1.3x of it. Django's own load() on the same testenv.Databases is
 // timed by TestDjangoLoadTiming (djs.py time_load).
 
 import (
@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/djsession/djsession/backends/db"
+	"github.com/djsession/djsession/backends/testenv"
 	"github.com/djsession/djsession/django"
 	"github.com/djsession/djsession/django/djangotest"
 	"github.com/djsession/djsession/pickle/py"
@@ -36,10 +37,10 @@ func benchSession() *py.Dict {
 
 // benchStore opens a store on a fresh database (durable settings, as in
 // production) holding benchKeys sessions, and returns it with their keys.
-func benchStore(b *testing.B, d database) (*db.Store, []string) {
+func benchStore(b *testing.B, d testenv.Database) (*db.Store, []string) {
 	b.Helper()
 	s := django.DefaultSettings("bench-secret-key-0123456789abcdefghijklmnopqrstuvwxyz")
-	st, err := db.Open(d.url(b), s)
+	st, err := db.Open(d.URL(b), s)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -60,8 +61,8 @@ func benchStore(b *testing.B, d database) (*db.Store, []string) {
 }
 
 func BenchmarkLoad(b *testing.B) {
-	for _, d := range databases {
-		b.Run(d.name, func(b *testing.B) {
+	for _, d := range testenv.Databases {
+		b.Run(d.Name, func(b *testing.B) {
 			st, keys := benchStore(b, d)
 			ctx := context.Background()
 			b.ReportAllocs()
@@ -76,8 +77,8 @@ func BenchmarkLoad(b *testing.B) {
 }
 
 func BenchmarkBareSelect(b *testing.B) {
-	for _, d := range databases {
-		b.Run(d.name, func(b *testing.B) {
+	for _, d := range testenv.Databases {
+		b.Run(d.Name, func(b *testing.B) {
 			st, keys := benchStore(b, d)
 			stmt := bareSelect(b, st)
 			ctx := context.Background()
@@ -94,8 +95,8 @@ func BenchmarkBareSelect(b *testing.B) {
 }
 
 func BenchmarkLoadParallel(b *testing.B) {
-	for _, d := range databases {
-		b.Run(d.name, func(b *testing.B) {
+	for _, d := range testenv.Databases {
+		b.Run(d.Name, func(b *testing.B) {
 			st, keys := benchStore(b, d)
 			ctx := context.Background()
 			var n atomic.Int64
@@ -116,8 +117,8 @@ func BenchmarkLoadParallel(b *testing.B) {
 }
 
 func BenchmarkBareSelectParallel(b *testing.B) {
-	for _, d := range databases {
-		b.Run(d.name, func(b *testing.B) {
+	for _, d := range testenv.Databases {
+		b.Run(d.Name, func(b *testing.B) {
 			st, keys := benchStore(b, d)
 			stmt := bareSelect(b, st)
 			ctx := context.Background()
@@ -140,8 +141,8 @@ func BenchmarkBareSelectParallel(b *testing.B) {
 }
 
 func BenchmarkSave(b *testing.B) {
-	for _, d := range databases {
-		b.Run(d.name, func(b *testing.B) {
+	for _, d := range testenv.Databases {
+		b.Run(d.Name, func(b *testing.B) {
 			st, keys := benchStore(b, d)
 			ctx := context.Background()
 			data := benchSession()
@@ -174,16 +175,16 @@ func bareSelect(b *testing.B, st *db.Store) *sql.Stmt {
 }
 
 // TestDjangoLoadTiming times Django's own SessionStore(key).load() and its
-// bare SELECT on fresh databases, for comparison with BenchmarkLoad and
+// bare SELECT on fresh testenv.Databases, for comparison with BenchmarkLoad and
 // BenchmarkBareSelect. It is a measurement, not a check: it runs only with
 // DJSESSION_DJANGO_TIMING=1 and logs the figures (go test -v).
 func TestDjangoLoadTiming(t *testing.T) {
 	if os.Getenv("DJSESSION_DJANGO_TIMING") != "1" {
 		t.Skip("set DJSESSION_DJANGO_TIMING=1 to time Django's load() (a measurement, not a test)")
 	}
-	for _, d := range databases {
-		t.Run(d.name, func(t *testing.T) {
-			env := djangotest.Env{"DJANGO_SECRET_KEY": "bench-secret-key-0123456789abcdefghijklmnopqrstuvwxyz", "DATABASE_URL": d.url(t)}
+	for _, d := range testenv.Databases {
+		t.Run(d.Name, func(t *testing.T) {
+			env := djangotest.Env{"DJANGO_SECRET_KEY": "bench-secret-key-0123456789abcdefghijklmnopqrstuvwxyz", "DATABASE_URL": d.URL(t)}
 			r := djangotest.Run(t, env, "time_load", map[string]any{"migrate": true, "count": benchKeys})
 			var out struct {
 				LoadNS   int64 `json:"load_ns"`
@@ -192,7 +193,7 @@ func TestDjangoLoadTiming(t *testing.T) {
 			if err := r.Decode(&out); err != nil {
 				t.Fatal(err)
 			}
-			t.Logf("django %s: SessionStore(key).load() %d ns/op, bare SELECT %d ns/op", d.name, out.LoadNS, out.SelectNS)
+			t.Logf("django %s: SessionStore(key).load() %d ns/op, bare SELECT %d ns/op", d.Name, out.LoadNS, out.SelectNS)
 		})
 	}
 }

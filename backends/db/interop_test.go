@@ -20,35 +20,15 @@ import (
 
 const interopSecret = "django-insecure-djsession-interop-key"
 
-var interopDatabases = []struct {
-	name string
-	url  func(testing.TB) string
-}{
-	{"sqlite", testenv.SQLiteURL},
-	{"postgres", testenv.PostgresDB},
-	{"mysql", testenv.MySQLDB},
-}
-
-// tzCase is a USE_TZ / TIME_ZONE combination. Europe/Paris makes an
-// offset visible: with USE_TZ Django must still store UTC, without it
-// naive Paris time (spec §3.9.1).
-type tzCase struct {
-	name   string
-	useTZ  bool
-	zone   string
-	loc    *time.Location
-	pyBool string
-}
+// tzCase is a time zone case with the db interop tests' Django settings.
+type tzCase struct{ testenv.TZCase }
 
 func tzCases(t *testing.T) []tzCase {
-	paris, err := time.LoadLocation("Europe/Paris")
-	if err != nil {
-		t.Skipf("no tz database for Europe/Paris: %v", err)
+	var cases []tzCase
+	for _, tc := range testenv.TZCases(t) {
+		cases = append(cases, tzCase{tc})
 	}
-	return []tzCase{
-		{"use_tz", true, "Europe/Paris", paris, "1"},
-		{"local_time", false, "Europe/Paris", paris, "0"},
-	}
+	return cases
 }
 
 func (tc tzCase) env(databaseURL string) djangotest.Env {
@@ -56,15 +36,14 @@ func (tc tzCase) env(databaseURL string) djangotest.Env {
 		"DJANGO_SECRET_KEY": interopSecret,
 		"DATABASE_URL":      databaseURL,
 		"SESSION_ENGINE":    "db",
-		"USE_TZ":            tc.pyBool,
-		"TIME_ZONE":         tc.zone,
+		"USE_TZ":            tc.PyBool(),
+		"TIME_ZONE":         tc.Zone,
 	}
 }
 
 func (tc tzCase) settings() *django.Settings {
 	s := django.DefaultSettings(interopSecret)
-	s.UseTZ = tc.useTZ
-	s.TimeZone = tc.loc
+	tc.Apply(s)
 	return s
 }
 
@@ -73,14 +52,14 @@ func (tc tzCase) settings() *django.Settings {
 func (tc tzCase) parseDjangoTime(t *testing.T, iso string) time.Time {
 	t.Helper()
 	loc := time.UTC
-	if !tc.useTZ {
-		loc = tc.loc
+	if !tc.UseTZ {
+		loc = tc.Loc
 	}
 	tm, err := django.ParseISODateTime(iso, loc)
 	if err != nil {
 		t.Fatalf("Django's expire_date %q: %v", iso, err)
 	}
-	if tc.useTZ && !strings.HasSuffix(iso, "+00:00") {
+	if tc.UseTZ && !strings.HasSuffix(iso, "+00:00") {
 		t.Errorf("with USE_TZ Django read back %q, want an aware UTC datetime", iso)
 	}
 	return tm
@@ -133,12 +112,12 @@ func sameJSON(t *testing.T, what string, got *py.Dict, want json.RawMessage) {
 func TestInteropDjango(t *testing.T) {
 	djangotest.Require(t)
 	cases := tzCases(t)
-	for _, d := range interopDatabases {
-		t.Run(d.name, func(t *testing.T) {
-			u := d.url(t)
+	for _, d := range testenv.Databases {
+		t.Run(d.Name, func(t *testing.T) {
+			u := d.URL(t)
 			djangotest.MustBatch(t, cases[0].env(u), op("migrate"))
 			for _, tc := range cases {
-				t.Run(tc.name, func(t *testing.T) {
+				t.Run(tc.Name, func(t *testing.T) {
 					t.Run("DjangoWrites", func(t *testing.T) { djangoWritesWeRead(t, u, tc) })
 					t.Run("WeWrite", func(t *testing.T) { weWriteDjangoReads(t, u, tc) })
 				})
@@ -194,7 +173,7 @@ func djangoWritesWeRead(t *testing.T, u string, tc tzCase) {
 		op("write", "data", rawJSON(`{"expired":true}`), "set_expiry", -30),
 		op("write", "data", rawJSON(`{"at_browser_close":1}`), "set_expiry", 0),
 		op("write", "data", map[string]any{"big": big, "more": []int{1, 2, 3}}),
-		op("login", "username", "alice-"+tc.name, "password", "pw-alice", "data", rawJSON(`{"cart":[1,2]}`)),
+		op("login", "username", "alice-"+tc.Name, "password", "pw-alice", "data", rawJSON(`{"cart":[1,2]}`)),
 	}
 	res := djangotest.MustBatch(t, tc.env(u), ops...)
 	written := make([]djangoWritten, len(res))
@@ -283,7 +262,7 @@ func weWriteDjangoReads(t *testing.T, u string, tc tzCase) {
 	// The login session Django wrote, copied under a key of ours: Django's
 	// get_user must accept it.
 	login := djangotest.MustDecode[djangoWritten](t, djangotest.MustBatch(t, tc.env(u),
-		op("login", "username", "bob-"+tc.name, "password", "pw-bob"))[0])
+		op("login", "username", "bob-"+tc.Name, "password", "pw-bob"))[0])
 
 	big := py.NewDict(2)
 	big.SetStr("big", py.Str(strings.Repeat("ours compresses too. ", 500)))
@@ -403,9 +382,9 @@ func weWriteDjangoReads(t *testing.T, u string, tc tzCase) {
 func TestInteropCorruptRowKeepsKey(t *testing.T) {
 	djangotest.Require(t)
 	tc := tzCases(t)[0]
-	for _, d := range interopDatabases {
-		t.Run(d.name, func(t *testing.T) {
-			u := d.url(t)
+	for _, d := range testenv.Databases {
+		t.Run(d.Name, func(t *testing.T) {
+			u := d.URL(t)
 			djangotest.MustBatch(t, tc.env(u), op("migrate"))
 			s := tc.settings()
 			other := *s

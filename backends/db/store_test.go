@@ -18,43 +18,17 @@ import (
 	"github.com/djsession/djsession/signing"
 )
 
-// database is one database the tests run against: a fresh, empty database
-// per call of url.
-type database struct {
-	name string
-	url  func(t testing.TB) string
-	// fast is a URL query that makes writes cheaper in tests, where
-	// durability does not matter: go-sqlite3's synchronous=OFF, and
-	// PostgreSQL's synchronous_commit=off (an unknown key lib/pq sends as
-	// a run-time parameter).
-	fast string
-}
-
-var databases = []database{
-	{"sqlite", testenv.SQLiteURL, "_sync=OFF"},
-	{"postgres", testenv.PostgresDB, "synchronous_commit=off"},
-	{"mysql", testenv.MySQLDB, ""},
-}
-
 // fixture is one fresh database shared by the stores of a test, each store
 // on a table of its own: creating a database costs seconds on PostgreSQL,
 // a table milliseconds.
 type fixture struct {
-	d   database
+	d   testenv.Database
 	url string
 }
 
-func newFixture(t testing.TB, d database) *fixture {
+func newFixture(t testing.TB, d testenv.Database) *fixture {
 	t.Helper()
-	u := d.url(t)
-	if d.fast != "" {
-		if strings.Contains(u, "?") {
-			u += "&" + d.fast
-		} else {
-			u += "?" + d.fast
-		}
-	}
-	return &fixture{d: d, url: u}
+	return &fixture{d: d, url: d.FastURL(t)}
 }
 
 var tableSeq atomic.Int64
@@ -76,14 +50,14 @@ func (f *fixture) store(t testing.TB, s *django.Settings, table string, opts ...
 }
 
 // openStore opens a store on a fresh database.
-func openStore(t testing.TB, d database, s *django.Settings, opts ...db.Option) *db.Store {
+func openStore(t testing.TB, d testenv.Database, s *django.Settings, opts ...db.Option) *db.Store {
 	t.Helper()
 	return newFixture(t, d).store(t, s, "django_session", opts...)
 }
 
 func TestConformance(t *testing.T) {
-	for _, d := range databases {
-		t.Run(d.name, func(t *testing.T) {
+	for _, d := range testenv.Databases {
+		t.Run(d.Name, func(t *testing.T) {
 			f := newFixture(t, d)
 			storetest.Run(t, storetest.Harness{
 				New: func(t *testing.T, s *django.Settings) django.Store { return f.store(t, s, "django_session") },
@@ -109,8 +83,8 @@ func TestConformance(t *testing.T) {
 
 // TestConformanceUnprepared runs the suite without prepared statements.
 func TestConformanceUnprepared(t *testing.T) {
-	for _, d := range databases {
-		t.Run(d.name, func(t *testing.T) {
+	for _, d := range testenv.Databases {
+		t.Run(d.Name, func(t *testing.T) {
 			f := newFixture(t, d)
 			storetest.Run(t, storetest.Harness{
 				New: func(t *testing.T, s *django.Settings) django.Store {
@@ -124,8 +98,8 @@ func TestConformanceUnprepared(t *testing.T) {
 // TestCustomTable runs the suite on a custom session model's table, whose
 // name needs quoting.
 func TestCustomTable(t *testing.T) {
-	for _, d := range databases {
-		t.Run(d.name, func(t *testing.T) {
+	for _, d := range testenv.Databases {
+		t.Run(d.Name, func(t *testing.T) {
 			f := newFixture(t, d)
 			storetest.Run(t, storetest.Harness{
 				New: func(t *testing.T, s *django.Settings) django.Store {
@@ -139,8 +113,8 @@ func TestCustomTable(t *testing.T) {
 // TestHostileKeys: keys no session can have are "not found" without an
 // error, whatever the database would make of them.
 func TestHostileKeys(t *testing.T) {
-	for _, d := range databases {
-		t.Run(d.name, func(t *testing.T) {
+	for _, d := range testenv.Databases {
+		t.Run(d.Name, func(t *testing.T) {
 			s, _ := storetest.Settings()
 			st := openStore(t, d, s)
 			ctx := context.Background()
@@ -163,8 +137,8 @@ func TestHostileKeys(t *testing.T) {
 // TestTamperedRowIsNotFound: a row whose session_data does not verify is
 // "not found", as Django's decode gives {} (spec §3.6).
 func TestTamperedRowIsNotFound(t *testing.T) {
-	for _, d := range databases {
-		t.Run(d.name, func(t *testing.T) {
+	for _, d := range testenv.Databases {
+		t.Run(d.Name, func(t *testing.T) {
 			s, _ := storetest.Settings()
 			st := openStore(t, d, s)
 			ctx := context.Background()
@@ -223,8 +197,8 @@ func TestTamperedRowIsNotFound(t *testing.T) {
 // we cannot use (here a list, not a dict) is reported missing, not
 // corrupt, so a save never overwrites what Django itself may read.
 func TestVerifiedUndecodableRowIsMissing(t *testing.T) {
-	for _, d := range databases {
-		t.Run(d.name, func(t *testing.T) {
+	for _, d := range testenv.Databases {
+		t.Run(d.Name, func(t *testing.T) {
 			s, _ := storetest.Settings()
 			st := openStore(t, d, s)
 			ctx := context.Background()
@@ -269,8 +243,8 @@ func TestVerifiedUndecodableRowIsMissing(t *testing.T) {
 // TestListPages lists more rows than one page holds, checking order,
 // completeness and expire_date.
 func TestListPages(t *testing.T) {
-	for _, d := range databases {
-		t.Run(d.name, func(t *testing.T) {
+	for _, d := range testenv.Databases {
+		t.Run(d.Name, func(t *testing.T) {
 			s, _ := storetest.Settings()
 			st := openStore(t, d, s)
 			ctx := context.Background()
@@ -323,8 +297,8 @@ func TestListPages(t *testing.T) {
 // it has is a success, not ErrUpdateMissing (MySQL counts such a row only
 // with CLIENT_FOUND_ROWS).
 func TestUnchangedUpdate(t *testing.T) {
-	for _, d := range databases {
-		t.Run(d.name, func(t *testing.T) {
+	for _, d := range testenv.Databases {
+		t.Run(d.Name, func(t *testing.T) {
 			s, _ := storetest.Settings()
 			st := openStore(t, d, s)
 			ctx := context.Background()
@@ -345,7 +319,7 @@ func TestUnchangedUpdate(t *testing.T) {
 
 func TestExpireDateRange(t *testing.T) {
 	s, _ := storetest.Settings()
-	st := openStore(t, databases[0], s)
+	st := openStore(t, testenv.Databases[0], s)
 	rec := &django.Record{SessionKey: "rangekey00000001", Data: py.NewDict(0), ExpireDate: time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC)}
 	if err := st.Save(context.Background(), rec, true); !errors.Is(err, db.ErrExpireDateRange) {
 		t.Fatalf("Save with a year-10000 expiry: %v, want ErrExpireDateRange", err)
@@ -418,8 +392,8 @@ func TestTimeout(t *testing.T) {
 // TestLoadExpiry: the expire_date LoadExpiry returns is the one Save wrote,
 // on each database.
 func TestLoadExpiry(t *testing.T) {
-	for _, d := range databases {
-		t.Run(d.name, func(t *testing.T) {
+	for _, d := range testenv.Databases {
+		t.Run(d.Name, func(t *testing.T) {
 			s, _ := storetest.Settings()
 			st := openStore(t, d, s)
 			sess := django.NewSession(context.Background(), st, s, "")

@@ -15,65 +15,16 @@ import (
 	"github.com/djsession/djsession/django"
 )
 
-// database is one database the tests run against: url makes a fresh,
-// empty database dropped when the test ends.
-type database struct {
-	name string
-	url  func(t testing.TB) string
-	// fast makes writes cheaper where durability does not matter.
-	fast string
-}
-
-var databases = []database{
-	{"sqlite", testenv.SQLiteURL, "_sync=OFF"},
-	{"postgres", testenv.PostgresDB, "synchronous_commit=off"},
-	{"mysql", testenv.MySQLDB, ""},
-}
-
-// tzCase is a USE_TZ / TIME_ZONE combination. Europe/Paris makes an offset
-// visible: with USE_TZ Django stores UTC, without it naive Paris time.
-type tzCase struct {
-	name   string
-	useTZ  bool
-	zone   string
-	loc    *time.Location
-	pyBool string
-}
-
-func tzCases(t testing.TB) []tzCase {
-	paris, err := time.LoadLocation("Europe/Paris")
-	if err != nil {
-		t.Skipf("no tz database for Europe/Paris: %v", err)
-	}
-	return []tzCase{
-		{"use_tz", true, "Europe/Paris", paris, "1"},
-		{"local_time", false, "Europe/Paris", paris, "0"},
-	}
-}
-
-func (tc tzCase) apply(s *django.Settings) {
-	s.UseTZ = tc.useTZ
-	s.TimeZone = tc.loc
-}
-
 // fixture is one fresh database shared by the clients of a test, each on a
 // table of its own.
 type fixture struct {
-	d   database
+	d   testenv.Database
 	url string
 }
 
-func newFixture(t testing.TB, d database) *fixture {
+func newFixture(t testing.TB, d testenv.Database) *fixture {
 	t.Helper()
-	u := d.url(t)
-	if d.fast != "" {
-		sep := "?"
-		if strings.Contains(u, "?") {
-			sep = "&"
-		}
-		u += sep + d.fast
-	}
-	return &fixture{d: d, url: u}
+	return &fixture{d: d, url: d.FastURL(t)}
 }
 
 var tableSeq atomic.Int64

@@ -25,19 +25,10 @@ import (
 
 const interopSecret = "django-insecure-djsession-dbcache-interop"
 
-var interopDatabases = []struct {
-	name string
-	url  func(testing.TB) string
-}{
-	{"sqlite", testenv.SQLiteURL},
-	{"postgres", testenv.PostgresDB},
-	{"mysql", testenv.MySQLDB},
-}
-
 // djangoEnv is Django's settings for a cache session engine over
 // DatabaseCache tables: caches maps an alias to its LOCATION and OPTIONS
 // ("default" must be there).
-func djangoEnv(u string, tc tzCase, caches map[string]cacheConf) djangotest.Env {
+func djangoEnv(u string, tc testenv.TZCase, caches map[string]cacheConf) djangotest.Env {
 	all := map[string]any{}
 	for alias, cc := range caches {
 		entry := map[string]any{"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": cc.table}
@@ -51,8 +42,8 @@ func djangoEnv(u string, tc tzCase, caches map[string]cacheConf) djangotest.Env 
 		"DJANGO_SECRET_KEY": interopSecret,
 		"DATABASE_URL":      u,
 		"SESSION_ENGINE":    "cache",
-		"USE_TZ":            tc.pyBool,
-		"TIME_ZONE":         tc.zone,
+		"USE_TZ":            tc.PyBool(),
+		"TIME_ZONE":         tc.Zone,
 		"DJS_CACHES":        string(js),
 	}
 }
@@ -81,9 +72,10 @@ func interopClient(t *testing.T, u, table string, s *django.Settings, o Options)
 	return c
 }
 
-func (tc tzCase) settings() *django.Settings {
+// interopSettings are our settings for Django's, in time zone case tc.
+func interopSettings(tc testenv.TZCase) *django.Settings {
 	s := django.DefaultSettings(interopSecret)
-	tc.apply(s)
+	tc.Apply(s)
 	return s
 }
 
@@ -92,18 +84,18 @@ func (tc tzCase) settings() *django.Settings {
 // Django's makes (Django also takes it for its own).
 func TestInteropCreateTable(t *testing.T) {
 	djangotest.Require(t)
-	tc := tzCases(t)[0]
-	for _, d := range interopDatabases {
-		t.Run(d.name, func(t *testing.T) {
-			u := d.url(t)
+	tc := testenv.TZCases(t)[0]
+	for _, d := range testenv.Databases {
+		t.Run(d.Name, func(t *testing.T) {
+			u := d.URL(t)
 			for _, name := range []string{"django_cache", "My Cache-Table"} {
 				out := djangotest.Manage(t, djangoEnv(u, tc, map[string]cacheConf{"default": {table: name}}), "createcachetable", "--dry-run")
-				c := interopClient(t, u, name, tc.settings(), Options{})
+				c := interopClient(t, u, name, interopSettings(tc), Options{})
 				if want := strings.Join(CreateTableSQL(c.Dialect(), name), "\n") + "\n"; string(out) != want {
 					t.Errorf("%q: Django prints\n%s\nwe make\n%s", name, out, want)
 				}
 			}
-			s := tc.settings()
+			s := interopSettings(tc)
 			ours := interopClient(t, u, "our_cache", s, Options{})
 			if err := ours.CreateTable(context.Background()); err != nil {
 				t.Fatal(err)
@@ -255,15 +247,15 @@ result = {"keys": keys, "twice": s.session_key}
 // true and false.
 func TestInteropDjango(t *testing.T) {
 	djangotest.Require(t)
-	cases := tzCases(t)
-	for _, d := range interopDatabases {
-		t.Run(d.name, func(t *testing.T) {
-			u := d.url(t)
-			djangotest.MustBatch(t, cases[0].env(u, "unused"), op("migrate"))
+	cases := testenv.TZCases(t)
+	for _, d := range testenv.Databases {
+		t.Run(d.Name, func(t *testing.T) {
+			u := d.URL(t)
+			djangotest.MustBatch(t, tableEnv(cases[0], u, "unused"), op("migrate"))
 			for i, tc := range cases {
 				table := fmt.Sprintf("djs_sessions_%d", i)
-				djangotest.Manage(t, tc.env(u, table), "createcachetable")
-				t.Run(tc.name, func(t *testing.T) {
+				djangotest.Manage(t, tableEnv(tc, u, table), "createcachetable")
+				t.Run(tc.Name, func(t *testing.T) {
 					t.Run("DjangoWrites", func(t *testing.T) { djangoWritesWeRead(t, u, table, tc) })
 					t.Run("WeWrite", func(t *testing.T) { weWriteDjangoReads(t, u, table, tc) })
 				})
@@ -272,7 +264,8 @@ func TestInteropDjango(t *testing.T) {
 	}
 }
 
-func (tc tzCase) env(u, table string) djangotest.Env {
+// tableEnv is djangoEnv with one cache, "default", on table.
+func tableEnv(tc testenv.TZCase, u, table string) djangotest.Env {
 	return djangoEnv(u, tc, map[string]cacheConf{"default": {table: table}})
 }
 
@@ -306,21 +299,21 @@ func mustRawExpires(t *testing.T, c *Client, key string) string {
 	return raw
 }
 
-func djangoWritesWeRead(t *testing.T, u, table string, tc tzCase) {
+func djangoWritesWeRead(t *testing.T, u, table string, tc testenv.TZCase) {
 	ops := []djangotest.Op{
 		op("write", "data", json.RawMessage(dataPlain)),
 		op("write", "data", json.RawMessage(dataUnicode)),
 		op("write", "data", json.RawMessage(`{"short":"lived"}`), "set_expiry", 600),
 		op("write", "data", json.RawMessage(dataTyped)),
 		op("write", "data", json.RawMessage(`{"expired":true}`), "set_expiry", -30),
-		op("login", "username", "alice-"+tc.name, "password", "pw-alice", "data", json.RawMessage(`{"cart":[1,2]}`)),
+		op("login", "username", "alice-"+tc.Name, "password", "pw-alice", "data", json.RawMessage(`{"cart":[1,2]}`)),
 		op("eval", "code", djangoEval, "input", map[string]any{"datas": []json.RawMessage{json.RawMessage(dataPlain)}}),
 	}
 	before := time.Now()
-	res := djangotest.MustBatch(t, tc.env(u, table), ops...)
+	res := djangotest.MustBatch(t, tableEnv(tc, u, table), ops...)
 	after := time.Now()
 	const expired = 4
-	s := tc.settings()
+	s := interopSettings(tc)
 	c := interopClient(t, u, table, s, Options{})
 	st := store(t, c, s)
 	ctx := testCtx(t)
@@ -395,8 +388,8 @@ func djangoWritesWeRead(t *testing.T, u, table string, tc tzCase) {
 	}
 }
 
-func weWriteDjangoReads(t *testing.T, u, table string, tc tzCase) {
-	s := tc.settings()
+func weWriteDjangoReads(t *testing.T, u, table string, tc testenv.TZCase) {
+	s := interopSettings(tc)
 	// A fixed clock near the real one: Django compares with its own clock,
 	// the expected expires needs a known "now".
 	now := time.Now().Truncate(time.Microsecond).Add(-time.Second)
@@ -405,8 +398,8 @@ func weWriteDjangoReads(t *testing.T, u, table string, tc tzCase) {
 	st := store(t, c, s)
 	ctx := testCtx(t)
 
-	login := djangotest.MustDecode[djangoWritten](t, djangotest.MustBatch(t, tc.env(u, table),
-		op("login", "username", "bob-"+tc.name, "password", "pw-bob"))[0])
+	login := djangotest.MustDecode[djangoWritten](t, djangotest.MustBatch(t, tableEnv(tc, u, table),
+		op("login", "username", "bob-"+tc.Name, "password", "pw-bob"))[0])
 	datas := []string{dataPlain, dataUnicode, dataTyped, string(login.Data)}
 	age := time.Duration(s.SessionCookieAge) * time.Second
 
@@ -469,7 +462,7 @@ func weWriteDjangoReads(t *testing.T, u, table string, tc tzCase) {
 		op("delete", "session_key", keys[2]),
 		op("eval", "code", djangoEval, "input", map[string]any{"datas": djDatas}),
 	)
-	res := djangotest.MustBatch(t, tc.env(u, table), ops...)
+	res := djangotest.MustBatch(t, tableEnv(tc, u, table), ops...)
 	for i := range keys {
 		r := djangotest.MustDecode[djangoRead](t, res[i])
 		if !r.Survived || string(r.Data) != want[i] {
@@ -527,7 +520,7 @@ func weWriteDjangoReads(t *testing.T, u, table string, tc tzCase) {
 // expired rows).
 func TestInteropCull(t *testing.T) {
 	djangotest.Require(t)
-	tc := tzCases(t)[0]
+	tc := testenv.TZCases(t)[0]
 	seed := []struct {
 		key     string
 		expired bool
@@ -535,9 +528,9 @@ func TestInteropCull(t *testing.T) {
 		{":1:B1", false}, {":1:a1", false}, {":1:C1", true}, {":1:b2", false}, {":1:A2", false},
 		{":1:c2", false}, {":1:_x", true}, {":1:-y", false}, {":1:Z9", false}, {":1:z8", false},
 	}
-	for _, d := range interopDatabases {
-		t.Run(d.name, func(t *testing.T) {
-			u := d.url(t)
+	for _, d := range testenv.Databases {
+		t.Run(d.Name, func(t *testing.T) {
+			u := d.URL(t)
 			for i, cc := range []struct {
 				name                 string
 				maxEntries, cullFreq int // Django's values
@@ -548,7 +541,7 @@ func TestInteropCull(t *testing.T) {
 				{"max7_freq1", 7, 1},
 			} {
 				t.Run(cc.name, func(t *testing.T) {
-					s := tc.settings()
+					s := interopSettings(tc)
 					freq := cc.cullFreq
 					if freq == 0 {
 						freq = CullAll

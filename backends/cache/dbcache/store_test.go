@@ -14,6 +14,7 @@ import (
 	"github.com/djsession/djsession/backends/cache"
 	"github.com/djsession/djsession/backends/cache/codec"
 	"github.com/djsession/djsession/backends/db"
+	"github.com/djsession/djsession/backends/testenv"
 	"github.com/djsession/djsession/django"
 	"github.com/djsession/djsession/django/storetest"
 	"github.com/djsession/djsession/pickle"
@@ -24,16 +25,16 @@ import (
 // DatabaseCache table, on each database, with USE_TZ true and false. A cull
 // would remove live sessions (as Django's would), so MAX_ENTRIES is large.
 func TestConformance(t *testing.T) {
-	for _, d := range databases {
-		t.Run(d.name, func(t *testing.T) {
+	for _, d := range testenv.Databases {
+		t.Run(d.Name, func(t *testing.T) {
 			f := newFixture(t, d)
-			for _, tc := range tzCases(t) {
-				t.Run(tc.name, func(t *testing.T) {
+			for _, tc := range testenv.TZCases(t) {
+				t.Run(tc.Name, func(t *testing.T) {
 					storetest.Run(t, storetest.Harness{
 						NoClearExpired: true,
 						MaxAgeExpiry:   true, // get: expired when expires < now
 						New: func(t *testing.T, s *django.Settings) django.Store {
-							tc.apply(s)
+							tc.Apply(s)
 							return store(t, f.client(t, s, Options{MaxEntries: 1 << 30}), s)
 						},
 					})
@@ -46,13 +47,13 @@ func TestConformance(t *testing.T) {
 // forEach runs fn on a fresh client per database and time zone case, with
 // storetest's settable clock.
 func forEach(t *testing.T, o Options, fn func(t *testing.T, c *Client, s *django.Settings, clock *storetest.Clock)) {
-	for _, d := range databases {
-		t.Run(d.name, func(t *testing.T) {
+	for _, d := range testenv.Databases {
+		t.Run(d.Name, func(t *testing.T) {
 			f := newFixture(t, d)
-			for _, tc := range tzCases(t) {
-				t.Run(tc.name, func(t *testing.T) {
+			for _, tc := range testenv.TZCases(t) {
+				t.Run(tc.Name, func(t *testing.T) {
 					s, clock := storetest.Settings()
-					tc.apply(s)
+					tc.Apply(s)
 					fn(t, f.client(t, s, o), s, clock)
 				})
 			}
@@ -502,7 +503,7 @@ func TestKeys(t *testing.T) {
 // New's Client leaves the pool open, Open's closes it.
 func TestClosed(t *testing.T) {
 	s, _ := storetest.Settings()
-	f := newFixture(t, databases[0])
+	f := newFixture(t, testenv.Databases[0])
 	owned := f.client(t, s, Options{})
 	c, err := New(owned.DB(), owned.Dialect(), owned.Table(), s, Options{})
 	if err != nil {
@@ -550,7 +551,7 @@ func TestClosed(t *testing.T) {
 // TestConfig: what New and Open refuse.
 func TestConfig(t *testing.T) {
 	s, _ := storetest.Settings()
-	f := newFixture(t, databases[0])
+	f := newFixture(t, testenv.Databases[0])
 	c := f.client(t, s, Options{})
 	for name, fn := range map[string]func() error{
 		"nil db":        func() error { _, err := New(nil, db.SQLite, "t", s, Options{}); return err },
