@@ -230,6 +230,11 @@ func pySeconds(t time.Time) float64 {
 // of a cache file) as FileBasedCache._is_expired does, and returns the
 // state and the pickle's length.
 func (c *FileClient) classify(head []byte) (entryState, int) {
+	return classifyAt(head, pySeconds(c.now()))
+}
+
+// classifyAt is classify with now as CPython's time.time().
+func classifyAt(head []byte, now float64) (entryState, int) {
 	if len(head) == 0 {
 		// pickle.load raises EOFError: Django takes the expiry for 0.
 		return entryExpired, 0
@@ -241,7 +246,6 @@ func (c *FileClient) classify(head []byte) (entryState, int) {
 	if err != nil {
 		return entryMalformed, 0
 	}
-	now := pySeconds(c.now())
 	var below bool
 	switch v.Kind() {
 	case py.NoneKind:
@@ -422,9 +426,16 @@ func (c *FileClient) Exists(ctx context.Context, key string) (bool, error) {
 
 // content returns what a file of the value pickle holds with ttl.
 func (c *FileClient) content(value []byte, ttl time.Duration) ([]byte, error) {
-	exp := pySeconds(c.now())
+	return fileContent(value, pySeconds(c.now()), ttl)
+}
+
+// fileContent is the file of the value pickle written at now (CPython's
+// time.time()) with ttl: the pickle of the expiry, now + ttl (now - 1 for
+// a ttl of 0, Django's timeout 0, ticket 21147), then the zlib stream.
+func fileContent(value []byte, now float64, ttl time.Duration) ([]byte, error) {
+	exp := now
 	if ttl == 0 {
-		exp-- // Django's timeout 0 is -1 (ticket 21147)
+		exp--
 	} else {
 		exp += ttl.Seconds()
 	}
@@ -437,6 +448,71 @@ func (c *FileClient) content(value []byte, ttl time.Duration) ([]byte, error) {
 		return nil, fileErr(err)
 	}
 	return b, nil
+}
+
+// ErrEntryExpired is returned (wrapped) by FileEntryFormat.Decode for a
+// file whose expiry has passed: Django's get deletes it and misses.
+var ErrEntryExpired = errors.New("cache: the cache entry has expired")
+
+// FileEntryFormat is the whole content of a FileBasedCache file as a
+// codec.Format (the expiry pickle, then the zlib stream of the value's
+// pickle, spec §6.3), for a tool that holds a file's bytes rather than a
+// FileClient: djsession's decode and encode. Flags are ignored.
+type FileEntryFormat struct {
+	// Now is the clock for expiry times; nil is time.Now.
+	Now func() time.Time
+	// TTL is the time to live Encode writes (its expiry is now + TTL);
+	// it must be positive.
+	TTL time.Duration
+	// MaxSize bounds the value's pickle read; 0 is codec.DefaultMaxSize.
+	MaxSize int
+}
+
+func (f FileEntryFormat) now() float64 {
+	if f.Now == nil {
+		return pySeconds(time.Now())
+	}
+	return pySeconds(f.Now())
+}
+
+// Encode returns the file FileBasedCache.set writes for v with f.TTL,
+// byte for byte but for the expiry, which is now + TTL.
+func (f FileEntryFormat) Encode(v py.Value) ([]byte, uint32, error) {
+	if f.TTL <= 0 {
+		return nil, 0, fmt.Errorf("%w: FileEntryFormat needs a positive TTL", django.ErrImproperlyConfigured)
+	}
+	b, _, err := (codec.DjangoPickle{}).Encode(v)
+	if err != nil {
+		return nil, 0, err
+	}
+	b, err = fileContent(b, f.now(), f.TTL)
+	return b, 0, err
+}
+
+// Decode reads a file as FileBasedCache.get does: an empty file or an
+// expiry before now is ErrEntryExpired; an expiry that is no number, or a
+// value that does not inflate, is codec.ErrMalformed; more than MaxSize
+// bytes of value pickle is codec.ErrTooLarge.
+func (f FileEntryFormat) Decode(data []byte, _ uint32) (py.Value, error) {
+	st, n := classifyAt(data, f.now())
+	switch st {
+	case entryExpired:
+		return py.None, ErrEntryExpired
+	case entryMalformed:
+		return py.None, fmt.Errorf("%w: the file does not start with a pickled expiry time", codec.ErrMalformed)
+	}
+	limit := f.MaxSize
+	if limit <= 0 {
+		limit = codec.DefaultMaxSize
+	}
+	value, err := pyzlib.Decompress(nil, data[n:], limit)
+	switch {
+	case errors.Is(err, pyzlib.ErrTooLarge):
+		return py.None, fmt.Errorf("%w (over %d bytes)", codec.ErrTooLarge, limit)
+	case err != nil:
+		return py.None, fmt.Errorf("%w: the value is not a zlib stream: %v", codec.ErrMalformed, err)
+	}
+	return codec.DjangoPickle{MaxSize: limit}.Decode(value, 0)
 }
 
 // Set writes it under key for ttl (FileBasedCache.set): cull, temporary

@@ -203,7 +203,10 @@ func (o *options) resolveFormat(backend Backend) (codec.Format, error) {
 		return o.format, nil
 	}
 	if backend == FileBased || backend == Database {
-		if o.formatName != "" || o.serializer != "" || o.compressor != "" || o.pickleVersion != 0 {
+		// "filecache" and "dbcache" (the URL schemes) name the format the
+		// backend has anyway.
+		named := o.formatName != "" && o.formatName != map[Backend]string{FileBased: "filecache", Database: "dbcache"}[backend]
+		if named || o.serializer != "" || o.compressor != "" || o.pickleVersion != 0 {
 			return nil, fmt.Errorf("%w: %s cache values are always pickled (spec §6.3): no format, serializer or compressor applies", django.ErrImproperlyConfigured, backend)
 		}
 		return codec.DjangoPickle{}, nil

@@ -262,3 +262,37 @@ c.set(sys.argv[2], {"big": "x" * 5000}, time=300, min_compress_len=100)
 	cliCase{args: []string{"get", key, "--key-prefix", prefix}, env: env2,
 		stdout: `{"big":"` + strings.Repeat("x", 5000) + `"}` + "\n"}.check(t)
 }
+
+// filecache and dbcache are --cache-formats: a FileBasedCache file's bytes
+// and DatabaseCache's value column. The expected values were printed by
+// CPython 3.11 as Django 3.2's FileBasedCache._write_content and
+// DatabaseCache._base_set build them: pickle.dumps(time.time() + timeout,
+// 5) + zlib.compress(pickle.dumps(d, 5)) with time.time() = 1700000000 and
+// timeout 300, and base64.b64encode(pickle.dumps(d, 5)).
+func TestDjangoCacheFormats(t *testing.T) {
+	const file = "gAWVCgAAAAAAAABHQdlU/IsAAAAueJxrYJ0qygABtVM0ehgTp3gz9jAmTelhLinPn1KqBwB32gja"
+	const column = "gAWVFQAAAAAAAAB9lCiMAWGUSwGMAWKUjAN0d2+UdS4="
+	const ab = `{"a":1,"b":"two"}`
+	runCases(t, []cliCase{
+		{name: "encode file", args: []string{"encode", "--engine", "cache", "--cache-format", "filecache", "--base64",
+			"--now", "1700000000", "--cookie-age", "300", ab}, stdout: file + "\n"},
+		{name: "decode file", args: []string{"decode", "--engine", "cache", "--cache-format", "filecache", "--base64",
+			"--now", "1700000299", file}, stdout: ab + "\n"},
+		// Django's get keeps an entry until expiry < time.time().
+		{name: "decode file at its expiry", args: []string{"decode", "--engine", "cache", "--cache", "filecache:///var/tmp/c",
+			"--base64", "--now", "1700000300", file}, stdout: ab + "\n"},
+		{name: "decode expired file", args: []string{"decode", "--engine", "cache", "--cache-format", "filecache", "--base64",
+			"--now", "1700000300.5", file}, code: 1, stderr: "expired"},
+		{name: "decode empty file", args: []string{"decode", "--engine", "cache", "--cache-format", "filecache"},
+			code: 1, stderr: "expired"},
+		{name: "decode not a file", args: []string{"decode", "--engine", "cache", "--cache-format", "filecache", "nonsense"},
+			code: 1, stderr: "bad value"},
+		{name: "encode column", args: []string{"encode", "--engine", "cache", "--cache-format", "dbcache", ab}, stdout: column},
+		{name: "decode column", args: []string{"decode", "--engine", "cached_db", "--cache", "dbcache://t"}, stdin: column + "\n",
+			stdout: ab + "\n"},
+		{name: "decode column not base64", args: []string{"decode", "--engine", "cache", "--cache-format", "dbcache", "a b"},
+			code: 1, stderr: "bad value"},
+		{name: "no django-redis options", args: []string{"decode", "--engine", "cache", "--cache-format", "filecache",
+			"--cache-compressor", "zlib", "x"}, code: 2, stderr: "applies only to --cache-format django-redis"},
+	})
+}

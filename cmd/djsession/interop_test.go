@@ -14,8 +14,8 @@ import (
 // read what Django wrote, in both directions: session_data (JSON and
 // pickle, current and legacy formats, SHA-1 format S), signed-cookie
 // sessions (SHA-256 and the SHA-1 --legacy-format), django-redis cache
-// values (every serializer; compressors zlib, lzma, lz4) and pymemcache
-// items.
+// values (every serializer; compressors zlib, lzma, lz4), pymemcache
+// items, FileBasedCache files and DatabaseCache value columns.
 func TestSessionDjangoInterop(t *testing.T) {
 	py := requirePython(t, "django, django_redis, pymemcache, msgpack, lz4")
 	const key = "interop-secret-key-\u00e9-0123456789"
@@ -59,7 +59,13 @@ func TestSessionDjangoInterop(t *testing.T) {
 		}
 		ours = append(ours, goValue{name: "pymemcache " + d.name, dict: d.dict, binary: true,
 			op:   map[string]any{"op": "memcache_decode", "flags": 1},
-			args: []string{"encode", "--engine", "cache", "--cache-format", "pymemcache"}})
+			args: []string{"encode", "--engine", "cache", "--cache-format", "pymemcache"}},
+			goValue{name: "filecache " + d.name, dict: d.dict, binary: true,
+				op:   map[string]any{"op": "filecache_decode"},
+				args: []string{"encode", "--engine", "cache", "--cache-format", "filecache"}},
+			goValue{name: "dbcache " + d.name, dict: d.dict,
+				op:   map[string]any{"op": "dbcache_decode"},
+				args: []string{"encode", "--engine", "cache", "--cache", "dbcache://t"}})
 	}
 
 	var ops []map[string]any
@@ -115,6 +121,10 @@ func TestSessionDjangoInterop(t *testing.T) {
 		}
 		ops = append(ops, map[string]any{"op": "memcache_encode", "dict": d.dict})
 		theirs = append(theirs, djValue{name: "pymemcache " + d.name, args: []string{"decode", "--engine", "cached_db", "--cache-format", "pymemcache"}})
+		ops = append(ops, map[string]any{"op": "filecache_encode", "dict": d.dict})
+		theirs = append(theirs, djValue{name: "filecache " + d.name, args: []string{"decode", "--engine", "cache", "--cache", "filecache:///unused"}})
+		ops = append(ops, map[string]any{"op": "dbcache_encode", "dict": d.dict})
+		theirs = append(theirs, djValue{name: "dbcache " + d.name, args: []string{"decode", "--engine", "cache", "--cache-format", "dbcache"}})
 	}
 
 	results := runDjangoOps(t, py, key, ops)
@@ -189,9 +199,17 @@ func runDjangoOps(t *testing.T, py, key string, ops []map[string]any) []djangoRe
 const djangoInteropScript = `
 import base64, datetime, decimal, json, sys, uuid
 from django.conf import settings
-settings.configure(SECRET_KEY=sys.argv[1], INSTALLED_APPS=["django.contrib.sessions"], USE_TZ=True)
+import os, tempfile
+settings.configure(SECRET_KEY=sys.argv[1], INSTALLED_APPS=["django.contrib.sessions"], USE_TZ=True,
+    DATABASES={"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": ":memory:"}},
+    CACHES={"default": {"BACKEND": "django.core.cache.backends.filebased.FileBasedCache", "LOCATION": tempfile.mkdtemp()},
+            "db": {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "djs_cache"}})
 import django
 django.setup()
+from django.core.cache import caches
+from django.core.management import call_command
+from django.db import connection
+call_command("createcachetable", verbosity=0)
 from django.core import signing
 from django.contrib.sessions.backends.db import SessionStore as DBStore
 from django.contrib.sessions.backends.signed_cookies import SessionStore as CookieStore
@@ -307,6 +325,33 @@ def run(op):
         if flags != 1:
             raise ValueError("flags %d" % flags)
         return {"data_b64": base64.b64encode(data).decode(), "value": normal(d)}
+    if kind == "filecache_decode":  # the file's bytes under a key's name, then FileBasedCache.get
+        c = caches["default"]
+        with open(c._key_to_file("k"), "wb") as f:
+            f.write(raw(op))
+        v = c.get("k", "MISSING")
+        if v == "MISSING":
+            raise ValueError("FileBasedCache.get missed")
+        return {"value": normal(v)}
+    if kind == "filecache_encode":  # FileBasedCache.set, then the file's bytes
+        c = caches["default"]
+        d = the_dict(op)
+        c.set("k", d, 300)
+        with open(c._key_to_file("k"), "rb") as f:
+            return {"data_b64": base64.b64encode(f.read()).decode(), "value": normal(d)}
+    if kind == "dbcache_decode":  # the value column's text under a live row, then DatabaseCache.get
+        c = caches["db"]
+        c.set("k", 0, 300)
+        with connection.cursor() as cur:
+            cur.execute("UPDATE djs_cache SET value = %s WHERE cache_key = %s", [op["data"], c.make_key("k")])
+        return {"value": normal(c.get("k"))}
+    if kind == "dbcache_encode":  # DatabaseCache.set, then the value column's text
+        c = caches["db"]
+        d = the_dict(op)
+        c.set("k", d, 300)
+        with connection.cursor() as cur:
+            cur.execute("SELECT value FROM djs_cache WHERE cache_key = %s", [c.make_key("k")])
+            return {"data": cur.fetchone()[0], "value": normal(d)}
     raise ValueError("unknown op " + kind)
 
 out = []

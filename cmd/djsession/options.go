@@ -41,7 +41,7 @@ var globalFlags = []flagSpec{
 		help: "db, cache, cached_db, file or signed_cookies (Django's dotted names too)"},
 	{name: "database", env: "DATABASE_URL", metav: "URL", help: "where django_session and auth_user live", secret: true},
 	{name: "cache", env: "CACHE_URL", metav: "URL", help: "the session cache: redis://, rediss://, memcache://, filecache:///DIR (FileBasedCache) or dbcache://TABLE (DatabaseCache, in --database)", secret: true},
-	{name: "cache-format", metav: "FORMAT", help: "django-redis (default for redis://), django, pymemcache (default for memcache://) or pylibmc"},
+	{name: "cache-format", metav: "FORMAT", help: "django-redis (default for redis://), django, pymemcache (default for memcache://), pylibmc, filecache (a FileBasedCache file) or dbcache (DatabaseCache's value column)"},
 	{name: "key-prefix", metav: "PREFIX", help: "the cache's KEY_PREFIX"},
 	{name: "cache-version", metav: "N", help: "the cache's VERSION"},
 	{name: "cache-serializer", metav: "NAME", help: "django-redis SERIALIZER: pickle, json or msgpack"},
@@ -369,14 +369,15 @@ func (o *Options) KeyPrefix() string { return o.keyPrefix }
 func (o *Options) FilePath() string { return o.filePath }
 
 // CacheFormat returns --cache-format: "django-redis", "django",
-// "pymemcache", "pylibmc", or "" when not given (the caller picks the
-// default for its URL scheme).
+// "pymemcache", "pylibmc", "filecache" (a FileBasedCache file),
+// "dbcache" (DatabaseCache's value column), or "" when not given (the
+// caller picks the default for its URL scheme).
 func (o *Options) CacheFormat() (string, error) {
 	switch o.cacheFormat {
-	case "", "django-redis", "django", "pymemcache", "pylibmc":
+	case "", "django-redis", "django", "pymemcache", "pylibmc", "filecache", "dbcache":
 		return o.cacheFormat, nil
 	}
-	return "", o.optErr("cache-format", "unknown cache format %q (want django-redis, django, pymemcache or pylibmc)", o.cacheFormat)
+	return "", o.optErr("cache-format", "unknown cache format %q (want django-redis, django, pymemcache, pylibmc, filecache or dbcache)", o.cacheFormat)
 }
 
 // CacheVersion returns the cache VERSION (default 1, Django's).

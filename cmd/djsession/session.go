@@ -10,7 +10,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/djsession/djsession/backends/cache"
 	"github.com/djsession/djsession/backends/cache/codec"
+	"github.com/djsession/djsession/backends/cache/dbcache"
 	"github.com/djsession/djsession/backends/signedcookies"
 	"github.com/djsession/djsession/django"
 	"github.com/djsession/djsession/pickle/py"
@@ -47,7 +49,10 @@ var sessionCodecCommands = []command{
                          text with --base64, in --cache-format (django-redis,
                          the default: --cache-serializer, --cache-compressor;
                          django; pymemcache or pylibmc: --cache-flags, e.g.
-                         9 for a pylibmc value zlib-compressed).
+                         9 for a pylibmc value zlib-compressed; filecache: a
+                         FileBasedCache .djcache file's bytes, exit 1 with
+                         'expired' past its expiry; dbcache: the text of
+                         DatabaseCache's value column).
 VALUE is read from stdin when it is - or absent; text values are trimmed.
 Prints the session dict as JSON (the normal form: datetimes as isoformat(),
 bytes as base64, tuples and sets as arrays). Exit 1 with 'bad signature',
@@ -63,7 +68,9 @@ value whose signature verifies but whose payload does not decode.`,
 Prints, per --engine: session_data (db, file; default db), the session cookie
 (signed_cookies), or the raw cache value (cache, cached_db) as bytes with no
 newline, or as base64 text with --base64 (with --cache-format pymemcache or
-pylibmc the item's flags are 1, a pickle). --now fixes the signing timestamp.
+pylibmc the item's flags are 1, a pickle; --cache-format filecache writes a
+whole .djcache file expiring at now + --cookie-age, dbcache the text of the
+value column). --now fixes the signing timestamp.
 --legacy-format writes the pre-3.1 session_data format L, or a SHA-1 signed
 cookie: what Django 3.1-3.2 wrote with DEFAULT_HASHING_ALGORITHM = 'sha1',
 and what Django <= 3.0 reads. --herd writes the value django-redis's
@@ -158,7 +165,7 @@ func isCacheEngine(engine string) bool { return engine == "cache" || engine == "
 
 // cacheFormatName returns --cache-format, or its default: pylibmc for a
 // pylibmc:// CACHE_URL, pymemcache for the other memcached schemes,
-// django-redis otherwise (DESIGN.md; backends/cache reads URLs the same way).
+// filecache and dbcache for theirs, django-redis otherwise (DESIGN.md; backends/cache reads URLs the same way).
 func (inv *invocation) cacheFormatName() (string, error) {
 	f, err := inv.opts.CacheFormat()
 	if err != nil || f != "" {
@@ -166,6 +173,8 @@ func (inv *invocation) cacheFormatName() (string, error) {
 	}
 	if u, err := url.Parse(inv.opts.Cache()); err == nil {
 		switch strings.ToLower(u.Scheme) {
+		case "filecache", "dbcache":
+			return strings.ToLower(u.Scheme), nil
 		case "pylibmc":
 			return "pylibmc", nil
 		case "memcache", "pymemcache", "memcached", "pymemcached":
@@ -191,6 +200,16 @@ func (inv *invocation) cacheFormat() (codec.Format, error) {
 		}
 	}
 	switch name {
+	case "filecache":
+		// A file's whole content: its expiry (encode: now + --cookie-age),
+		// then the value.
+		age, err := inv.cookieAge()
+		if err != nil {
+			return nil, err
+		}
+		return cache.FileEntryFormat{Now: o.Clock, TTL: time.Duration(age) * time.Second}, nil
+	case "dbcache":
+		return dbcache.ValueFormat{}, nil
 	case "django":
 		return codec.DjangoRedisCache{}, nil
 	case "pymemcache":
@@ -272,6 +291,8 @@ func sessionError(err error) error {
 		msg = ensurePrefix(trimLibPrefixes(err), "bad signature")
 	case errors.Is(err, signing.ErrBadPayload):
 		msg = ensurePrefix(trimLibPrefixes(err), "bad payload")
+	case errors.Is(err, cache.ErrEntryExpired):
+		msg = "expired: the cache entry's expiry time has passed"
 	case errors.Is(err, django.ErrNotADict):
 		msg = "bad payload: " + trimLibPrefixes(err)
 	default:

@@ -625,7 +625,7 @@ func (c *Client) prepare(key string, it cache.Item, ttl time.Duration) (write, e
 	if w.nowSecond, err = c.timeArg(now.Truncate(time.Second)); err != nil {
 		return write{}, err
 	}
-	w.value = base64.StdEncoding.EncodeToString(it.Value)
+	w.value = base64.StdEncoding.EncodeToString(it.Value) // ValueFormat.Encode
 	return w, nil
 }
 
