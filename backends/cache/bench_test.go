@@ -3,11 +3,13 @@ package cache
 import (
 	"context"
 	"encoding/json"
+	"path/filepath"
 	"runtime"
 	"strconv"
 	"sync"
 	"testing"
 
+	"github.com/djsession/djsession/backends/cache/codec"
 	"github.com/djsession/djsession/django"
 	"github.com/djsession/djsession/django/storetest"
 	"github.com/djsession/djsession/pickle/py"
@@ -39,6 +41,16 @@ var benchTargets = []benchTarget{
 	}},
 	{"memcached", func(b *testing.B, s *django.Settings, opts ...Option) *Store {
 		st, _ := openMemcached(b, s, opts...)
+		return st
+	}},
+	// Django's FileBasedCache on the test's temporary folder (culling off:
+	// the benchmarks keep more sessions than MAX_ENTRIES).
+	{"filecache", func(b *testing.B, s *django.Settings, opts ...Option) *Store {
+		c := newFileClient(b, filepath.Join(b.TempDir(), "cache"), FileOptions{MaxEntries: 1 << 30, Now: s.Now})
+		st, err := New(c, s, append([]Option{WithFormat(codec.DjangoPickle{})}, opts...)...)
+		if err != nil {
+			b.Fatal(err)
+		}
 		return st
 	}},
 }

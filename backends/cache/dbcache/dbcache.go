@@ -90,6 +90,7 @@ import (
 	"net"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 	"unicode/utf8"
@@ -144,6 +145,12 @@ type Options struct {
 	// As in Django, 1 culls only the expired rows (its OFFSET count finds
 	// no key to delete below).
 	CullFrequency int
+	// Unprepared runs every query unprepared, for poolers that cannot
+	// keep prepared statements (PgBouncer in transaction mode before
+	// 1.21), as db.WithPreparedStatements(false). By default the reads
+	// (Get, Exists) and the row count of every write are prepared once,
+	// so that a Get is one round trip on PostgreSQL.
+	Unprepared bool
 	// Timeout bounds each operation (a deadline on its context; for Scan,
 	// on each page); 0 leaves the caller's context alone. Open also passes
 	// it to db.OpenDB as db.WithTimeout, so a silent server cannot hold a
@@ -166,8 +173,11 @@ type Client struct {
 	maxEntries    int
 	cullFrequency int // 0: CullAll
 
-	q      queries
-	closed atomic.Bool
+	q          queries
+	closed     atomic.Bool
+	unprepared bool
+	mu         sync.Mutex // guards preparing and closing stmts
+	stmts      sync.Map   // query text → *sql.Stmt
 }
 
 var _ cache.BoundedClient = (*Client)(nil)
@@ -207,6 +217,7 @@ func New(sqldb *sql.DB, d db.Dialect, table string, settings *django.Settings, o
 		timeout:       o.Timeout,
 		maxEntries:    o.MaxEntries,
 		cullFrequency: o.CullFrequency,
+		unprepared:    o.Unprepared,
 	}
 	switch {
 	case c.maxEntries == 0:
@@ -359,10 +370,41 @@ func (c *Client) Close() error {
 	if c.closed.Swap(true) {
 		return nil
 	}
+	c.mu.Lock()
+	c.stmts.Range(func(q, st any) bool {
+		st.(*sql.Stmt).Close()
+		c.stmts.Delete(q)
+		return true
+	})
+	c.mu.Unlock()
 	if c.owned {
 		return c.db.Close()
 	}
 	return nil
+}
+
+// queryRow runs the query q, prepared on first use unless Unprepared (a
+// statement that fails to prepare runs unprepared, where its error shows).
+func (c *Client) queryRow(ctx context.Context, q string, args ...any) *sql.Row {
+	if c.unprepared {
+		return c.db.QueryRowContext(ctx, q, args...)
+	}
+	if st, ok := c.stmts.Load(q); ok {
+		return st.(*sql.Stmt).QueryRowContext(ctx, args...)
+	}
+	c.mu.Lock()
+	st, ok := c.stmts.Load(q)
+	if !ok && !c.closed.Load() {
+		if prepared, err := c.db.PrepareContext(ctx, q); err == nil {
+			st, ok = prepared, true
+			c.stmts.Store(q, prepared)
+		}
+	}
+	c.mu.Unlock()
+	if !ok {
+		return c.db.QueryRowContext(ctx, q, args...)
+	}
+	return st.(*sql.Stmt).QueryRowContext(ctx, args...)
 }
 
 // ValidateKey refuses a key the cache_key column cannot hold: more than
@@ -510,9 +552,9 @@ func (c *Client) get(ctx context.Context, key string, limit int) (cache.Item, bo
 	defer cancel()
 	var row *sql.Row
 	if limit > 0 {
-		row = c.db.QueryRowContext(ctx, c.q.getBounded, encodedLimit(limit), key)
+		row = c.queryRow(ctx, c.q.getBounded, encodedLimit(limit), key)
 	} else {
-		row = c.db.QueryRowContext(ctx, c.q.get, key)
+		row = c.queryRow(ctx, c.q.get, key)
 	}
 	var (
 		rawExp any
@@ -563,7 +605,7 @@ func (c *Client) Exists(ctx context.Context, key string) (bool, error) {
 	ctx, cancel := c.opContext(ctx)
 	defer cancel()
 	var rawExp any
-	if err := c.db.QueryRowContext(ctx, c.q.exists, key).Scan(&rawExp); err != nil {
+	if err := c.queryRow(ctx, c.q.exists, key).Scan(&rawExp); err != nil {
 		if errors.Is(err, sql.ErrNoRows) {
 			return false, nil
 		}
@@ -635,7 +677,7 @@ func (c *Client) prepare(key string, it cache.Item, ttl time.Duration) (write, e
 // cache_key order; with CullAll, every row.
 func (c *Client) cull(ctx context.Context, w write) error {
 	var num int64
-	if err := c.db.QueryRowContext(ctx, c.q.count).Scan(&num); err != nil {
+	if err := c.queryRow(ctx, c.q.count).Scan(&num); err != nil {
 		return err
 	}
 	if num <= int64(c.maxEntries) {

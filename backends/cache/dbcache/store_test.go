@@ -601,3 +601,44 @@ func TestUnavailable(t *testing.T) {
 		}
 	}
 }
+
+// TestPreparedAndUnprepared: reads run prepared by default (one statement
+// per query text, reused) and unprepared with Options.Unprepared, with the
+// same results; Close closes the prepared statements.
+func TestPreparedAndUnprepared(t *testing.T) {
+	for _, unprepared := range []bool{false, true} {
+		forEach(t, Options{}, func(t *testing.T, owner *Client, s *django.Settings, _ *storetest.Clock) {
+			ctx := testCtx(t)
+			// A Client over owner's pool: closing it leaves the pool open.
+			c, err := New(owner.DB(), owner.Dialect(), owner.Table(), s, Options{Unprepared: unprepared})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := c.Set(ctx, "k", cache.Item{Value: pickleA}, time.Hour); err != nil {
+				t.Fatal(err)
+			}
+			for range 3 {
+				if it, found, err := c.Get(ctx, "k"); err != nil || !found || !bytes.Equal(it.Value, pickleA) {
+					t.Fatalf("Get = %x %v %v", it.Value, found, err)
+				}
+				if ok, err := c.Exists(ctx, "k"); err != nil || !ok {
+					t.Fatalf("Exists = %v %v", ok, err)
+				}
+			}
+			n := 0
+			c.stmts.Range(func(any, any) bool { n++; return true })
+			if want := map[bool]int{false: 3, true: 0}[unprepared]; n != want { // get, exists, count
+				t.Errorf("unprepared=%v: %d prepared statements, want %d", unprepared, n, want)
+			}
+			c.Close()
+			n = 0
+			c.stmts.Range(func(any, any) bool { n++; return true })
+			if n != 0 {
+				t.Errorf("%d statements left open after Close", n)
+			}
+			if _, _, err := c.Get(ctx, "k"); !errors.Is(err, cache.ErrClosed) {
+				t.Errorf("Get after Close: %v", err)
+			}
+		})
+	}
+}
