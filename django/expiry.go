@@ -166,14 +166,19 @@ func (s *Session) GetExpireAtBrowserClose() bool {
 // of inactivity; 0 means when the browser closes.
 func (s *Session) SetExpirySeconds(n int) { s.Set(ExpiryKey, py.Int(int64(n))) }
 
-// SetExpiryIn is set_expiry(timedelta): the session expires d from now. As
-// Django 4.1+, the moment is stored as an ISO-8601 string — which Django
-// ≤4.0 cannot read back (it stored a datetime, with the pickle serializer
-// only): for sessions older Django must read, use SetExpirySeconds.
+// SetExpiryIn is set_expiry(timedelta): the session expires d from now,
+// stored as SetExpiryAt stores it.
 func (s *Session) SetExpiryIn(d time.Duration) { s.SetExpiryAt(s.settings.Now().Add(d)) }
 
-// SetExpiryAt is set_expiry(datetime): the session expires at t, stored as
-// t.isoformat() (aware UTC with USE_TZ, naive local time otherwise).
+// SetExpiryAt is set_expiry(datetime): the session expires at t (aware
+// UTC with USE_TZ, naive local time otherwise, to the microsecond).
+//
+// With the JSON serializer it is stored as t.isoformat(), as Django 4.1+
+// stores it; Django ≤ 4.0 cannot read that (nor store any datetime in a
+// JSON session: its set_expiry(datetime) fails at save), so for sessions
+// such a Django must read, use SetExpirySeconds. With PickleSerializer it
+// is stored as the datetime itself, as Django ≤ 4.0 stores it, which every
+// Django version reads (4.1–4.2 store the string, and read both).
 func (s *Session) SetExpiryAt(t time.Time) {
 	t = t.Truncate(time.Microsecond)
 	var v py.Value
@@ -181,6 +186,11 @@ func (s *Session) SetExpiryAt(t time.Time) {
 		v = py.FromTime(t.UTC(), true, py.UTC)
 	} else {
 		v = py.FromTime(t.In(s.settings.Location()), false, nil)
+	}
+	switch s.settings.SessionSerializer.(type) {
+	case PickleSerializer, *PickleSerializer:
+		s.Set(ExpiryKey, v)
+		return
 	}
 	dt, _ := v.DateTime()
 	s.Set(ExpiryKey, py.Str(dt.IsoFormat()))

@@ -165,3 +165,28 @@ func TestKeyValidation(t *testing.T) {
 		t.Error("file-safe keys are [a-z0-9] only")
 	}
 }
+
+// With PickleSerializer the expiry is the datetime itself (Django ≤ 4.0's
+// set_expiry), read back to the same age.
+func TestSetExpiryPickledDatetime(t *testing.T) {
+	s := DefaultSettings("k")
+	now := time.Date(2024, 2, 29, 12, 0, 0, 123456789, time.UTC)
+	s.Clock = func() time.Time { return now }
+	s.SessionSerializer = PickleSerializer{}
+	sess := NewSession(nil, nil, s, "")
+	sess.SetExpiryIn(90 * time.Second)
+	v, _ := sess.Get(ExpiryKey)
+	if dt, ok := v.DateTime(); !ok || dt.IsoFormat() != "2024-02-29T12:01:30.123456+00:00" {
+		t.Errorf("stored %s, want an aware datetime", v.Repr())
+	}
+	if age := sess.GetExpiryAge(); age != 90 {
+		t.Errorf("age %d", age)
+	}
+	s.UseTZ = false
+	s.TimeZone = time.FixedZone("X", 3600)
+	sess.SetExpiryAt(time.Date(2024, 2, 29, 12, 0, 0, 0, time.UTC))
+	v, _ = sess.Get(ExpiryKey)
+	if dt, ok := v.DateTime(); !ok || dt.IsoFormat() != "2024-02-29T13:00:00" {
+		t.Errorf("naive local: %s", v.Repr())
+	}
+}

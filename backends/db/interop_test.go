@@ -441,3 +441,55 @@ func TestInteropCorruptRowKeepsKey(t *testing.T) {
 		})
 	}
 }
+
+// TestInteropPickledExpiryDatetime: with the pickle serializer,
+// SetExpiryIn stores the datetime itself, which Django 3.2 (like every
+// Django ≤ 4.0) computes the expiry from; the ISO string of Django 4.1+
+// would make its get_expiry_age return a str.
+func TestInteropPickledExpiryDatetime(t *testing.T) {
+	djangotest.Require(t)
+	for _, tc := range tzCases(t) {
+		t.Run(tc.Name, func(t *testing.T) {
+			u := testenv.SQLiteURL(t)
+			env := tc.env(u)
+			env["SESSION_SERIALIZER"] = "pickle"
+			djangotest.MustBatch(t, env, op("migrate"))
+			s := tc.settings()
+			s.SessionSerializer = django.PickleSerializer{}
+			st, err := Open(u, s)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer st.Close()
+			sess := django.NewSession(context.Background(), st, s, "")
+			sess.Set("a", py.Int(1))
+			sess.SetExpiryIn(2*time.Hour + 30*time.Second)
+			if err := sess.Save(false); err != nil {
+				t.Fatal(err)
+			}
+			want := sess.GetExpiryDate()
+			res := djangotest.MustBatch(t, env, op("eval", "input", sess.SessionKey(), "code",
+				"s = session_store(input)\ns.load()\nresult = [type(s.get('_session_expiry')).__name__, s.get_expiry_age(), s.get_expiry_date().isoformat()]"))
+			var r struct {
+				Result []json.RawMessage `json:"result"`
+			}
+			if err := json.Unmarshal(res[0], &r); err != nil || len(r.Result) != 3 {
+				t.Fatalf("Django's answer %s: %v", res[0], err)
+			}
+			var typ, iso string
+			var age int
+			_ = json.Unmarshal(r.Result[0], &typ)
+			_ = json.Unmarshal(r.Result[1], &age)
+			_ = json.Unmarshal(r.Result[2], &iso)
+			if typ != "datetime" {
+				t.Errorf("Django reads _session_expiry as %s, want datetime", typ)
+			}
+			if age < 7200 || age > 7230 {
+				t.Errorf("Django's get_expiry_age() = %d, want about 7230", age)
+			}
+			if got := tc.parseDjangoTime(t, iso); !got.Equal(want) {
+				t.Errorf("Django's get_expiry_date() = %s, we stored %v", iso, want)
+			}
+		})
+	}
+}
