@@ -51,7 +51,8 @@ const zlibLevel = 6
 // files (spec §6.3).
 type FileOptions struct {
 	// MaxEntries is MAX_ENTRIES: a write that finds this many cache
-	// files or more culls first. 0 is Django's 300.
+	// files or more culls first. 0 is Django's 300; a negative value is
+	// Django's MAX_ENTRIES = 0 (cull before every write).
 	MaxEntries int
 	// CullFrequency is CULL_FREQUENCY: a cull deletes
 	// int(files/CullFrequency) files chosen at random. 0 is Django's 3;
@@ -145,14 +146,11 @@ var _ BoundedClient = (*FileClient)(nil)
 // made absolute as os.path.abspath does. The folder is not touched here:
 // it is created, mode 0700, when an entry is first written, as Django's
 // _createdir creates it before every write. An empty dir (Django's: the
-// working directory), a negative MaxEntries or a CullFrequency below
+// working directory) or a CullFrequency below
 // CullAll is django.ErrImproperlyConfigured.
 func NewFileClient(dir string, o FileOptions) (*FileClient, error) {
 	if dir == "" {
 		return nil, fmt.Errorf("%w: the file-based cache needs a folder (LOCATION)", django.ErrImproperlyConfigured)
-	}
-	if o.MaxEntries < 0 {
-		return nil, fmt.Errorf("%w: file-based cache MAX_ENTRIES %d is negative", django.ErrImproperlyConfigured, o.MaxEntries)
 	}
 	if o.CullFrequency < CullAll {
 		return nil, fmt.Errorf("%w: file-based cache CULL_FREQUENCY %d is invalid", django.ErrImproperlyConfigured, o.CullFrequency)
@@ -162,8 +160,11 @@ func NewFileClient(dir string, o FileOptions) (*FileClient, error) {
 		return nil, fmt.Errorf("%w: file-based cache folder: %v", django.ErrImproperlyConfigured, err)
 	}
 	c := &FileClient{dir: abs, maxEntries: o.MaxEntries, cullFrequency: o.CullFrequency, now: o.Now}
-	if c.maxEntries == 0 {
+	switch {
+	case c.maxEntries == 0:
 		c.maxEntries = defaultMaxEntries
+	case c.maxEntries < 0:
+		c.maxEntries = 0
 	}
 	if c.cullFrequency == 0 {
 		c.cullFrequency = defaultCullFrequency
@@ -271,15 +272,18 @@ func classifyAt(head []byte, now float64) (entryState, int) {
 }
 
 // openEntry opens the cache file path for reading; f is nil when there is none.
-// A path that is not a regular file is an error and is not opened (a FIFO
-// would block).
+// A path that is not a regular file is an error: it is checked before the
+// open, and again after it (the open does not block, so a FIFO swapped in
+// meanwhile cannot hold it).
 func openEntry(path string) (f *os.File, fi fs.FileInfo, err error) {
 	fi, err = os.Stat(path)
 	if err == nil && !fi.Mode().IsRegular() {
 		return nil, nil, fileErr(fmt.Errorf("%s is not a regular file: %w", path, fs.ErrInvalid))
 	}
 	if err == nil {
-		f, err = os.Open(path)
+		// Non-blocking, so that a FIFO swapped in after the Stat cannot
+		// hold the open; the file's type is checked again below.
+		f, err = os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
 	}
 	if err == nil {
 		if fi, err = f.Stat(); err == nil && !fi.Mode().IsRegular() {
@@ -697,6 +701,11 @@ func (c *FileClient) Delete(ctx context.Context, key string) (bool, error) {
 	path, mu := c.locate(key)
 	mu.Lock()
 	defer mu.Unlock()
+	// os.Remove would also remove an empty folder of that name; Django's
+	// os.remove raises for one (IsADirectoryError), and so do we.
+	if fi, err := os.Lstat(path); err == nil && fi.IsDir() {
+		return false, fileErr(fmt.Errorf("%s is a folder: %w", path, fs.ErrInvalid))
+	}
 	err := os.Remove(path)
 	switch {
 	case err == nil:

@@ -218,7 +218,6 @@ func TestFileOptionsInvalid(t *testing.T) {
 		o   FileOptions
 	}{
 		{"", FileOptions{}},
-		{"/d", FileOptions{MaxEntries: -1}},
 		{"/d", FileOptions{CullFrequency: -2}},
 	} {
 		if _, err := NewFileClient(tc.dir, tc.o); !errors.Is(err, django.ErrImproperlyConfigured) {
@@ -232,6 +231,10 @@ func TestFileOptionsInvalid(t *testing.T) {
 	c = newFileClient(t, "/d", FileOptions{})
 	if c.maxEntries != 300 || c.cullFrequency != 3 {
 		t.Errorf("defaults: %d %d", c.maxEntries, c.cullFrequency)
+	}
+	// Django's MAX_ENTRIES = 0.
+	if c = newFileClient(t, "/d", FileOptions{MaxEntries: -1}); c.maxEntries != 0 {
+		t.Errorf("MaxEntries -1: %d", c.maxEntries)
 	}
 }
 
@@ -663,6 +666,22 @@ func countEntries(t testing.TB, dir string) int {
 // TestFileCull: Django's _cull before every write: from MaxEntries files
 // on, int(n/CULL_FREQUENCY) random ones go (all with CULL_FREQUENCY 0);
 // other files are neither counted nor deleted.
+// TestFileCullZeroMaxEntries: Django's MAX_ENTRIES = 0 culls before every
+// write (num_entries < 0 never holds): with CULL_FREQUENCY 2, the writes
+// find 0, 1, 2, 2, ... files and delete int(n/2) of them.
+func TestFileCullZeroMaxEntries(t *testing.T) {
+	c := newFileClient(t, t.TempDir(), FileOptions{MaxEntries: -1, CullFrequency: 2})
+	ctx := testCtx(t)
+	for i, want := range []int{1, 2, 2, 2, 2} {
+		if err := c.Set(ctx, fmt.Sprint("k", i), Item{Value: []byte("v")}, time.Minute); err != nil {
+			t.Fatal(err)
+		}
+		if n := countEntries(t, c.Dir()); n != want {
+			t.Fatalf("after write %d: %d files, want %d", i+1, n, want)
+		}
+	}
+}
+
 func TestFileCull(t *testing.T) {
 	for _, tc := range []struct {
 		freq      int
@@ -839,4 +858,19 @@ func FuzzFileGet(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestFileDeleteFolder: a folder under an entry's name is not removed by
+// Delete (Django's os.remove raises IsADirectoryError).
+func TestFileDeleteFolder(t *testing.T) {
+	c := newFileClient(t, t.TempDir(), FileOptions{})
+	if err := os.MkdirAll(c.Path("k"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if deleted, err := c.Delete(testCtx(t), "k"); deleted || !errors.Is(err, fs.ErrInvalid) {
+		t.Fatalf("Delete of a folder = %v, %v; want an fs.ErrInvalid error", deleted, err)
+	}
+	if fi, err := os.Stat(c.Path("k")); err != nil || !fi.IsDir() {
+		t.Fatalf("the folder is gone: %v", err)
+	}
 }

@@ -156,8 +156,9 @@ type Config struct {
 	// MaxEntries and CullFrequency are FileBasedCache's and
 	// DatabaseCache's MAX_ENTRIES and CULL_FREQUENCY, from ?max_entries=
 	// and ?cull_frequency= (0 = not given: Django's 300 and 3). Django's
+	// MAX_ENTRIES = 0 (cull before every write) is -1 here, and its
 	// CULL_FREQUENCY = 0, which empties the whole cache when it is full,
-	// is CullAll here.
+	// is CullAll.
 	MaxEntries, CullFrequency int
 }
 
@@ -637,8 +638,11 @@ func (c *Config) parseOptions(q map[string]string) error {
 		case "ssl_cert_reqs":
 			c.TLSInsecure = strings.EqualFold(v, "none") || strings.EqualFold(v, "cert_none")
 		case "max_entries":
-			if c.MaxEntries, err = strconv.Atoi(v); err != nil || c.MaxEntries < 1 {
-				return badURL("bad max_entries %q (want a positive number)", v)
+			if c.MaxEntries, err = strconv.Atoi(v); err != nil || c.MaxEntries < 0 {
+				return badURL("bad max_entries %q", v)
+			}
+			if c.MaxEntries == 0 {
+				c.MaxEntries = -1 // Django's 0: cull before every write
 			}
 		case "cull_frequency":
 			if c.CullFrequency, err = strconv.Atoi(v); err != nil || c.CullFrequency < 0 {

@@ -85,6 +85,7 @@ func TestParseURL(t *testing.T) {
 			Topology: Single, Path: "relative/dir", MaxEntries: 1000, CullFrequency: CullAll, KeyPrefix: "p"}},
 		{"dbcache://my_cache_table?cull_frequency=4&version=2", Config{Backend: Database, Topology: Single,
 			Table: "my_cache_table", CullFrequency: 4, Version: 2}},
+		{"filecache:///c?max_entries=0", Config{Backend: FileBased, Topology: Single, Path: "/c", MaxEntries: -1}},
 	} {
 		got, err := ParseURL(tc.url)
 		if err != nil {
@@ -112,7 +113,7 @@ func TestParseURLErrors(t *testing.T) {
 		"redis://h?format=pylibmc", "redis://h?format=nope", "redis://h?socket_timeout=-1",
 		"redis://h?pool_size=-3", "redis://:%zz@h", "redis://h?a=%zz",
 		"redis://" + strings.Repeat("a", MaxURLLength),
-		"filecache://", "filecache:///d?format=django", "filecache:///d?max_entries=0", "filecache:///d?max_entries=x",
+		"filecache://", "filecache:///d?format=django", "filecache:///d?max_entries=-1", "filecache:///d?max_entries=x",
 		"filecache:///d?cull_frequency=-1", "dbcache://", "dbcache://t/x", "dbcache://t?serializer=json&format=pymemcache",
 		"redis://h?max_entries=10", "memcache://h?cull_frequency=2",
 	} {

@@ -170,6 +170,21 @@ func Open(databaseURL string, settings *django.Settings, opts ...Option) (*Store
 	return s, nil
 }
 
+// Shared is what a list of Options says that other clients of the same
+// database follow too (package dbcache): whether statements are prepared
+// (WithPreparedStatements) and the per-operation timeout (WithTimeout).
+type Shared struct {
+	Prepare bool
+	Timeout time.Duration
+}
+
+// SharedOptions returns what opts say of Shared's settings (prepared
+// statements on by default, no timeout).
+func SharedOptions(opts ...Option) Shared {
+	o := collect(opts)
+	return Shared{Prepare: !o.noPrepare, Timeout: o.timeout}
+}
+
 // OpenDB opens the connection pool a DATABASE_URL names, with the driver
 // settings and pool sizes Open uses (the pool options apply; WithTable and
 // the statement options do not), and returns it with its dialect. It is

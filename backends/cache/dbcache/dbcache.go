@@ -19,7 +19,9 @@
 // microseconds):
 //
 //   - Get reads the row; one whose expires < now is a miss and is deleted
-//     (get_many; at the very instant of expires the row is still served).
+//     (get_many; at the very instant of expires, to the microsecond as
+//     timezone.now() has it, the row is still served). A deletion that
+//     fails (a read-only user) leaves it a miss, not an error.
 //   - Exists is "expires > now without its microseconds" (has_key), so at
 //     that instant Exists already says gone, as Django's has_key does.
 //   - Set, Add and Replace first count the rows and cull when there are
@@ -147,7 +149,8 @@ type Options struct {
 	CullFrequency int
 	// Unprepared runs every query unprepared, for poolers that cannot
 	// keep prepared statements (PgBouncer in transaction mode before
-	// 1.21), as db.WithPreparedStatements(false). By default the reads
+	// 1.21), as db.WithPreparedStatements(false) does for the session
+	// table (and, passed to Open, for this Client). By default the reads
 	// (Get, Exists) and the row count of every write are prepared once,
 	// so that a Get is one round trip on PostgreSQL.
 	Unprepared bool
@@ -238,9 +241,19 @@ func New(sqldb *sql.DB, d db.Dialect, table string, settings *django.Settings, o
 }
 
 // Open opens the database a DATABASE_URL names (db.OpenDB, with dbOpts for
-// the pool) and returns the Client over table in it. The connection is
-// made lazily. Close closes the pool.
+// the pool) and returns the Client over table in it. dbOpts also stand for
+// o where o leaves a setting alone: db.WithPreparedStatements(false) sets
+// Unprepared, db.WithTimeout is the Timeout when o has none, so the
+// options given for a session database reach its cache table too. The
+// connection is made lazily. Close closes the pool.
 func Open(databaseURL, table string, settings *django.Settings, o Options, dbOpts ...db.Option) (*Client, error) {
+	shared := db.SharedOptions(dbOpts...)
+	if !shared.Prepare {
+		o.Unprepared = true
+	}
+	if o.Timeout == 0 {
+		o.Timeout = shared.Timeout
+	}
 	if o.Timeout > 0 {
 		dbOpts = append([]db.Option{db.WithTimeout(o.Timeout)}, dbOpts...)
 	}
@@ -392,17 +405,22 @@ func (c *Client) queryRow(ctx context.Context, q string, args ...any) *sql.Row {
 	if st, ok := c.stmts.Load(q); ok {
 		return st.(*sql.Stmt).QueryRowContext(ctx, args...)
 	}
-	c.mu.Lock()
-	st, ok := c.stmts.Load(q)
-	if !ok && !c.closed.Load() {
-		if prepared, err := c.db.PrepareContext(ctx, q); err == nil {
-			st, ok = prepared, true
-			c.stmts.Store(q, prepared)
-		}
-	}
-	c.mu.Unlock()
-	if !ok {
+	// Prepared outside the lock, so a slow server holds up no one else;
+	// a statement prepared twice meanwhile is closed again.
+	prepared, err := c.db.PrepareContext(ctx, q)
+	if err != nil {
 		return c.db.QueryRowContext(ctx, q, args...)
+	}
+	c.mu.Lock()
+	if c.closed.Load() {
+		c.mu.Unlock()
+		prepared.Close()
+		return c.db.QueryRowContext(ctx, q, args...)
+	}
+	st, loaded := c.stmts.LoadOrStore(q, prepared)
+	c.mu.Unlock()
+	if loaded {
+		prepared.Close()
 	}
 	return st.(*sql.Stmt).QueryRowContext(ctx, args...)
 }
@@ -483,6 +501,10 @@ func unavailable(err error) bool {
 	return false
 }
 
+// now is Django's timezone.now(): the settings' clock at Python's
+// microsecond precision, so that expiry comparisons tie where Django's do.
+func (c *Client) now() time.Time { return c.settings.Now().Truncate(time.Microsecond) }
+
 // timeArg is what Django binds for a DateTimeField holding t.
 func (c *Client) timeArg(t time.Time) (any, error) { return c.dialect.TimeArg(t, c.loc) }
 
@@ -547,7 +569,7 @@ func (c *Client) get(ctx context.Context, key string, limit int) (cache.Item, bo
 	if c.ValidateKey(key) != nil {
 		return cache.Item{}, false, nil
 	}
-	now := c.settings.Now()
+	now := c.now()
 	ctx, cancel := c.opContext(ctx)
 	defer cancel()
 	var row *sql.Row
@@ -572,13 +594,13 @@ func (c *Client) get(ctx context.Context, key string, limit int) (cache.Item, bo
 	}
 	if exp.Before(now) {
 		// Django's get_many deletes the expired keys it read; the
-		// condition keeps a row another client refreshed meanwhile.
-		nowArg, err := c.timeArg(now)
-		if err != nil {
-			return cache.Item{}, false, c.wrap("get", err)
-		}
-		if _, err := c.db.ExecContext(ctx, c.q.deleteExpired, key, nowArg); err != nil {
-			return cache.Item{}, false, c.wrap("get: delete expired", err)
+		// condition keeps a row another client refreshed meanwhile. The
+		// row is expired whether or not that works (a read-only user or
+		// replica, a timeout): a failed delete is not a failed read, as
+		// FileClient's is not (Django's session engine reads its error as
+		// a miss too).
+		if nowArg, err := c.timeArg(now); err == nil {
+			_, _ = c.db.ExecContext(ctx, c.q.deleteExpired, key, nowArg)
 		}
 		return cache.Item{}, false, nil
 	}
@@ -655,7 +677,7 @@ func (c *Client) prepare(key string, it cache.Item, ttl time.Duration) (write, e
 	if ttl == 0 {
 		ttl = -time.Second
 	}
-	now := c.settings.Now()
+	now := c.now()
 	var w write
 	var err error
 	if w.expires, err = c.timeArg(now.Add(ttl).Truncate(time.Second)); err != nil {
@@ -835,7 +857,7 @@ func (c *Client) ScanBounded(ctx context.Context, pattern string, limit int, fn 
 		if err != nil {
 			return c.wrap("scan", err)
 		}
-		now := c.settings.Now()
+		now := c.now()
 		for _, r := range page {
 			if !globMatch(pattern, r.key) {
 				continue

@@ -642,3 +642,46 @@ func TestPreparedAndUnprepared(t *testing.T) {
 		})
 	}
 }
+
+// TestGetExpiredDeleteFails: an expired row whose deletion fails (a
+// read-only user, here a trigger refusing deletes) is still a miss, not an
+// error.
+func TestGetExpiredDeleteFails(t *testing.T) {
+	s, clock := storetest.Settings()
+	c := newFixture(t, testenv.Databases[0]).client(t, s, Options{})
+	ctx := testCtx(t)
+	if err := c.Set(ctx, "k", cache.Item{Value: pickleA}, time.Second); err != nil {
+		t.Fatal(err)
+	}
+	exec(t, c, "CREATE TRIGGER no_deletes BEFORE DELETE ON {t} BEGIN SELECT RAISE(FAIL, 'read-only'); END")
+	clock.Advance(2 * time.Second)
+	if _, found, err := c.Get(ctx, "k"); found || err != nil {
+		t.Fatalf("Get of an expired row that cannot be deleted = %v, %v; want a miss", found, err)
+	}
+	if _, ok := rawExpires(t, c, "k"); !ok {
+		t.Fatal("the row went away despite the trigger")
+	}
+}
+
+// TestOpenFollowsDBOptions: the options of the session database reach the
+// cache table's Client.
+func TestOpenFollowsDBOptions(t *testing.T) {
+	s, _ := storetest.Settings()
+	u := testenv.SQLiteURL(t)
+	c, err := Open(u, "t", s, Options{}, db.WithPreparedStatements(false), db.WithTimeout(3*time.Second))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if !c.unprepared || c.timeout != 3*time.Second {
+		t.Errorf("unprepared %v, timeout %v", c.unprepared, c.timeout)
+	}
+	c2, err := Open(u, "t", s, Options{Timeout: time.Second}, db.WithTimeout(3*time.Second))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c2.Close()
+	if c2.unprepared || c2.timeout != time.Second {
+		t.Errorf("own options: unprepared %v, timeout %v", c2.unprepared, c2.timeout)
+	}
+}
