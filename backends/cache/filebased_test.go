@@ -857,6 +857,22 @@ func FuzzFileGet(f *testing.F) {
 				}
 			}
 		}
+		// The same bytes as a whole file for FileEntryFormat (djsession
+		// decode): a value exactly when the client's Get has one that
+		// unpickles.
+		if err := os.WriteFile(c.Path("k"), data, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		it, found, _ := c.Get(ctx, "k")
+		v, err := FileEntryFormat{Now: c.now}.Decode(data, 0)
+		want, werr := codec.DjangoPickle{}.Decode(it.Value, 0)
+		if found && werr == nil {
+			if err != nil || !v.Equal(want) {
+				t.Fatalf("FileEntryFormat = %v, %v; Get's value unpickles to %v", v, err, want)
+			}
+		} else if err == nil {
+			t.Fatalf("FileEntryFormat read %v where Get found %v (%v)", v, found, werr)
+		}
 	})
 }
 
