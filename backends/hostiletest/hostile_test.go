@@ -20,6 +20,7 @@ import (
 
 	"github.com/djsession/djsession/backends/cache"
 	"github.com/djsession/djsession/backends/cache/codec"
+	"github.com/djsession/djsession/backends/cache/dbcache"
 	"github.com/djsession/djsession/backends/cacheddb"
 	"github.com/djsession/djsession/backends/db"
 	"github.com/djsession/djsession/backends/file"
@@ -216,6 +217,10 @@ type fixture struct {
 	logs      testenv.LogBuffer // middleware (slog) and http.Server logs
 	userLoads atomic.Int64
 	b         bounds
+	// djangoCaches are the cache engine over Django's FileBasedCache and
+	// DatabaseCache (SQLite in memory), which hold bare pickles: the
+	// corpus's "django" (RedisCache) pickles are planted there too.
+	djangoCaches map[string]*cache.Store
 }
 
 func fixedClock() time.Time { return time.Unix(corpusTime+60, 0) }
@@ -269,6 +274,7 @@ func newFixture(t *testing.T) *fixture {
 		}
 		fx.engines[ser] = e
 	}
+	fx.djangoCaches = fx.openDjangoCaches(t, fx.engines["json"].settings)
 	// Redis must answer (or the test is skipped, or fails in CI).
 	_, err := fx.engines["json"].cache.Client().Exists(ctx, fx.prefix+":probe")
 	testenv.Require(t, "Redis at "+testenv.Redact(fx.redisURL), err)
@@ -292,6 +298,30 @@ func (fx *fixture) openCache(t *testing.T, s *django.Settings, f CacheFormat, se
 	}
 	t.Cleanup(func() { st.Close() })
 	return st
+}
+
+// openDjangoCaches returns the cache engine over a FileBasedCache folder
+// and a DatabaseCache table.
+func (fx *fixture) openDjangoCaches(t *testing.T, s *django.Settings) map[string]*cache.Store {
+	fc, err := cache.NewFileClient(t.TempDir(), cache.FileOptions{MaxEntries: 1 << 30, Now: s.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dc, err := dbcache.Open("sqlite://:memory:", "djs_cache", s, dbcache.Options{MaxEntries: 1 << 30})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { dc.Close() })
+	if err := dc.CreateTable(fx.ctx); err != nil {
+		t.Fatal(err)
+	}
+	stores := map[string]*cache.Store{}
+	for name, c := range map[string]cache.Client{"filebased": fc, "database": dc} {
+		if stores[name], err = cache.New(c, s); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return stores
 }
 
 // cachesFor returns the cache engines reading format f.
@@ -580,6 +610,18 @@ func (fx *fixture) cacheEntry(t *testing.T, e loaded) {
 	if e.Cache.Format == "pymemcache" {
 		return // memcached items; the CLI reads them (TestHostileCLI)
 	}
+	if e.Cache.Format == "django" {
+		// A bare pickle: also what a FileBasedCache file (after its expiry)
+		// and a DatabaseCache row (under its base64) hold.
+		for _, name := range []string{"filebased", "database"} {
+			st := fx.djangoCaches[name]
+			key := newKey(t)
+			if fx.plantCache(t, st, key, e.value) {
+				fx.load(t, fmt.Sprintf("%s: cache (%s) Load(planted value)", e.Name, name), st, key, e.want(true), []string{secretKey})
+				fx.unplantCache(t, st, key)
+			}
+		}
+	}
 	ce := fx.cachesFor(t, *e.Cache)
 	s := fx.engines["json"].settings
 	want := e.want(true)
@@ -607,7 +649,8 @@ func (fx *fixture) cacheEntry(t *testing.T, e loaded) {
 }
 
 // TestHostileCorpusInProcess feeds every corpus entry to the middleware
-// (over file, db on SQLite, signed_cookies, cache and cached_db on Redis)
+// (over file, db on SQLite, signed_cookies, cache and cached_db on Redis;
+// the cache engine over FileBasedCache and DatabaseCache for the pickles)
 // and to each store's Load, with the value as the cookie and planted where
 // the store reads it.
 func TestHostileCorpusInProcess(t *testing.T) {
