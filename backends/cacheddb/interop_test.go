@@ -17,6 +17,7 @@ import (
 
 	"github.com/djsession/djsession/backends/cache"
 	"github.com/djsession/djsession/backends/cache/codec"
+	"github.com/djsession/djsession/backends/cache/dbcache"
 	"github.com/djsession/djsession/backends/db"
 	"github.com/djsession/djsession/backends/testenv"
 	"github.com/djsession/djsession/django"
@@ -86,13 +87,37 @@ func normal(t testing.TB, d *py.Dict) []byte {
 	return b
 }
 
-// TestDjangoInterop: Django 3.2's cached_db (django-redis 5.2 cache, SQLite
-// database) and this store share sessions both ways, through the cache and
-// through the database alone.
+// TestDjangoInterop: Django 3.2's cached_db (SQLite database; cache:
+// django-redis 5.2, FileBasedCache, or DatabaseCache in the same database)
+// and this store share sessions both ways, through the cache and through
+// the database alone.
 func TestDjangoInterop(t *testing.T) {
+	for _, cacheName := range []string{"django-redis", "filebased", "database"} {
+		t.Run(cacheName, func(t *testing.T) { djangoInterop(t, cacheName) })
+	}
+}
+
+func djangoInterop(t *testing.T, cacheName string) {
 	s, _ := storetest.Settings()
 	s.Clock = nil
-	f := newFixture(t, s, "")
+	var f *fixture
+	var djangoCache map[string]any
+	switch cacheName {
+	case "filebased":
+		dir := t.TempDir()
+		f = newFixture(t, s, "filecache://"+dir)
+		djangoCache = map[string]any{"BACKEND": "django.core.cache.backends.filebased.FileBasedCache", "LOCATION": dir}
+	case "database":
+		f = newFixture(t, s, "dbcache://djs_cache")
+		if err := f.cache.Client().(*dbcache.Client).CreateTable(testCtx(t)); err != nil {
+			t.Fatal(err)
+		}
+		djangoCache = map[string]any{"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "djs_cache"}
+	default:
+		f = newFixture(t, s, "")
+		djangoCache = map[string]any{"BACKEND": "django_redis.cache.RedisCache", "LOCATION": redisURL(t)}
+	}
+	djangoCache["KEY_PREFIX"] = f.prefix
 	ctx := testCtx(t)
 	data := `{"_auth_user_id": "7", "cart": [1, 2, {"sku": "A-1"}], "name": "Zo\u00eb", "n": 1.25}`
 	v, err := py.DecodeJSON([]byte(data))
@@ -118,8 +143,7 @@ func TestDjangoInterop(t *testing.T) {
 			}
 		}
 	}
-	caches, _ := json.Marshal(map[string]any{"default": map[string]any{
-		"BACKEND": "django_redis.cache.RedisCache", "LOCATION": redisURL(t), "KEY_PREFIX": f.prefix}})
+	caches, _ := json.Marshal(map[string]any{"default": djangoCache})
 	env := []string{"SESSION_ENGINE=cached_db", "DATABASE_URL=" + f.dbURL, "DJS_CACHES=" + string(caches),
 		"DJANGO_SECRET_KEY=" + s.SecretKey}
 	res := runDjango(t, env, []map[string]any{
