@@ -27,10 +27,10 @@ import (
 )
 
 // Django's defaults for MAX_ENTRIES and CULL_FREQUENCY
-// (django/core/cache/backends/base.py).
+// (django/core/cache/backends/base.py), for FileClient and package dbcache.
 const (
-	defaultMaxEntries    = 300
-	defaultCullFrequency = 3
+	DefaultMaxEntries    = 300
+	DefaultCullFrequency = 3
 )
 
 // fileSuffix ends the name of every cache file (FileBasedCache.cache_suffix).
@@ -162,12 +162,12 @@ func NewFileClient(dir string, o FileOptions) (*FileClient, error) {
 	c := &FileClient{dir: abs, maxEntries: o.MaxEntries, cullFrequency: o.CullFrequency, now: o.Now}
 	switch {
 	case c.maxEntries == 0:
-		c.maxEntries = defaultMaxEntries
+		c.maxEntries = DefaultMaxEntries
 	case c.maxEntries < 0:
 		c.maxEntries = 0
 	}
 	if c.cullFrequency == 0 {
-		c.cullFrequency = defaultCullFrequency
+		c.cullFrequency = DefaultCullFrequency
 	}
 	if c.now == nil {
 		c.now = time.Now

@@ -68,50 +68,49 @@ func readBoundFormat(f codec.Format, maxValue int) codec.Format {
 		}
 		return x
 	}
-	switch x := f.(type) {
-	case codec.DjangoRedis:
-		return djangoRedis(x)
-	case *codec.DjangoRedis:
-		if x != nil {
-			c := djangoRedis(*x)
-			return &c
-		}
-	case codec.DjangoRedisCache:
+	if g, ok := rebound(f, djangoRedis); ok {
+		return g
+	}
+	if g, ok := rebound(f, func(x codec.DjangoRedisCache) codec.DjangoRedisCache {
 		x.Limits, x.MaxSize = limits(x.Limits), size(x.MaxSize)
 		return x
-	case *codec.DjangoRedisCache:
-		if x != nil {
-			c := *x
-			c.Limits, c.MaxSize = limits(c.Limits), size(c.MaxSize)
-			return &c
-		}
-	case codec.DjangoPickle:
+	}); ok {
+		return g
+	}
+	if g, ok := rebound(f, func(x codec.DjangoPickle) codec.DjangoPickle {
 		x.Limits, x.MaxSize = limits(x.Limits), size(x.MaxSize)
 		return x
-	case *codec.DjangoPickle:
-		if x != nil {
-			c := *x
-			c.Limits, c.MaxSize = limits(c.Limits), size(c.MaxSize)
-			return &c
-		}
-	case codec.PyMemcache:
+	}); ok {
+		return g
+	}
+	if g, ok := rebound(f, func(x codec.PyMemcache) codec.PyMemcache {
 		x.Limits, x.MaxSize = limits(x.Limits), size(x.MaxSize)
 		return x
-	case *codec.PyMemcache:
-		if x != nil {
-			c := *x
-			c.Limits, c.MaxSize = limits(c.Limits), size(c.MaxSize)
-			return &c
-		}
-	case codec.PyLibMC:
+	}); ok {
+		return g
+	}
+	if g, ok := rebound(f, func(x codec.PyLibMC) codec.PyLibMC {
 		x.Limits, x.MaxSize = limits(x.Limits), size(x.MaxSize)
 		return x
-	case *codec.PyLibMC:
-		if x != nil {
-			c := *x
-			c.Limits, c.MaxSize = limits(c.Limits), size(c.MaxSize)
-			return &c
-		}
+	}); ok {
+		return g
 	}
 	return f
+}
+
+// rebound applies fix to f when f is a T, or a copy of the T a non-nil *T
+// points at (the caller's format is never changed); ok is false when f is
+// neither. A nil *T is returned as it is.
+func rebound[T codec.Format](f codec.Format, fix func(T) T) (g codec.Format, ok bool) {
+	switch x := any(f).(type) {
+	case T:
+		return fix(x), true
+	case *T:
+		if x == nil {
+			return f, true
+		}
+		c := fix(*x)
+		return any(&c).(codec.Format), true
+	}
+	return nil, false
 }

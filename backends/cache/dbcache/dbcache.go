@@ -109,14 +109,14 @@ import (
 
 // CullAll is Options.CullFrequency for Django's CULL_FREQUENCY = 0: a cull
 // empties the table.
-const CullAll = -1
+const CullAll = cache.CullAll
 
-// Django's BaseCache defaults.
+// Django's BaseCache defaults, as for cache.FileClient.
 const (
 	// DefaultMaxEntries is MAX_ENTRIES's default.
-	DefaultMaxEntries = 300
+	DefaultMaxEntries = cache.DefaultMaxEntries
 	// DefaultCullFrequency is CULL_FREQUENCY's default.
-	DefaultCullFrequency = 3
+	DefaultCullFrequency = cache.DefaultCullFrequency
 )
 
 // MaxKeyLength is cache_key's varchar(255): the most characters a key can
