@@ -14,6 +14,11 @@ that times the same operation on the same input (bench/inputs.json, key "benchma
     BenchmarkSessionDecode / BenchmarkSessionEncode   db SessionStore().decode / encode (JSON
                                                  serializer), ~260 bytes of session_data
 
+Then `zlib <BenchmarkName> <ns/op>` for the two session operations: the one C zlib call each
+makes (zlib.decompress of the payload, zlib.compress(json, 6)) timed alone, the part of Django's
+figure that is the C library's; go test -tags zlibfloor -bench . ./bench/zlibfloor/ times the same
+libraries from Go next to signing/pyzlib.
+
 With --go-bench FILE (output of `go test -bench`), also prints
 `ratio <BenchmarkName> <django/go> (django N ns/op, go M ns/op)` for every name found in FILE
 (when a name occurs more than once, e.g. with -count, the fastest Go run is used).
@@ -143,6 +148,24 @@ def ops(data):
     return out
 
 
+def zlib_ops(data):
+    """name -> the C zlib call inside that session operation, alone, on the same bytes."""
+    import zlib
+
+    from django.core.signing import JSONSerializer
+
+    b = data["benchmarks"]
+    js = JSONSerializer().dumps(b["BenchmarkSessionEncode"]["session_dict"])
+    payload = b["BenchmarkSessionDecode"]["session_data"].split(":", 1)[0]
+    assert payload.startswith("."), "the typical session is compressed"
+    z = signing.b64_decode(payload[1:].encode())
+    assert zlib.decompress(z) == js and zlib.compress(js) == z
+    return {
+        "BenchmarkSessionDecode": lambda: zlib.decompress(z),
+        "BenchmarkSessionEncode": lambda: zlib.compress(js),
+    }
+
+
 def time_ns(fn, repeat):
     timer = timeit.Timer(fn)
     number, _ = timer.autorange()
@@ -181,6 +204,8 @@ def main(argv=None):
     for name, fn in ops(data).items():
         results[name] = time_ns(fn, args.repeat)
         print("django %s %.1f" % (name, results[name]))
+    for name, fn in zlib_ops(data).items():
+        print("zlib %s %.1f" % (name, time_ns(fn, args.repeat)))
     if args.go_bench:
         go = parse_go_bench(args.go_bench)
         matched = [n for n in results if n in go]
