@@ -287,6 +287,45 @@ func TestAuthFlow(t *testing.T) {
 	}
 }
 
+// TestHandlerSessionCookieReplaced: a cookie of the session cookie's name
+// set by the handler is replaced by the middleware's, as Django's
+// response.cookies[name] is, and other cookies stay.
+func TestHandlerSessionCookieReplaced(t *testing.T) {
+	_, _, m := setup(t)
+	set := m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.SetCookie(w, &http.Cookie{Name: "theme", Value: "dark"})
+		http.SetCookie(w, &http.Cookie{Name: "sessionid", Value: "from-the-handler"})
+		w.Header().Add("Set-Cookie", " sessionid =also-the-handler")
+		http.SetCookie(w, &http.Cookie{Name: "sessionid2", Value: "kept"})
+		middleware.Session(r).Set("a", py.Int(1))
+	}))
+	resp := do(set, "")
+	var names []string
+	for _, c := range resp.Cookies() {
+		names = append(names, c.Name+"="+c.Value)
+	}
+	key := sessionCookie(resp)
+	if key == nil || len(key.Value) != 32 || len(names) != 3 || names[0] != "theme=dark" || names[1] != "sessionid2=kept" {
+		t.Fatalf("cookies: %q", names)
+	}
+	// Deleting the cookie (an emptied session) replaces it too.
+	flush := m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.SetCookie(w, &http.Cookie{Name: "sessionid", Value: "from-the-handler"})
+		middleware.Session(r).Flush()
+	}))
+	resp = do(flush, key.Value)
+	if v := resp.Header.Values("Set-Cookie"); len(v) != 1 || !strings.HasPrefix(v[0], `sessionid=""; expires=Thu, 01 Jan 1970`) {
+		t.Errorf("Set-Cookie after flush: %q", v)
+	}
+	// Untouched, the handler's cookie is all there is (Django sends none).
+	own := m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.SetCookie(w, &http.Cookie{Name: "sessionid", Value: "handler"})
+	}))
+	if v := do(own, key.Value).Header.Values("Set-Cookie"); len(v) != 1 || v[0] != "sessionid=handler" {
+		t.Errorf("untouched session: %q", v)
+	}
+}
+
 func TestVaryMerges(t *testing.T) {
 	_, _, m := setup(t)
 	h := m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

@@ -100,6 +100,9 @@ func cookieValue(h http.Header, name string) (string, bool) {
 //     that is not an HTTP token, or a DOMAIN or PATH with ';', a control
 //     or a non-ASCII character, would make a broken header: the cookie
 //     is not sent and the error is logged;
+//   - a Set-Cookie the handler wrote for the session cookie's name is
+//     replaced when the middleware sets or deletes the cookie (Django's
+//     response.cookies holds one cookie per name); otherwise it stays;
 //   - Vary: Cookie when the session was accessed, deleted or set (the
 //     5.2.14+/6.0.5+ rule);
 //   - a session deleted by a concurrent request (Django's UpdateError) is
@@ -300,14 +303,40 @@ func (sw *sessionWriter) replace(status int, hnd http.Handler, err error) {
 	http.Error(sw.ResponseWriter, msg, status)
 }
 
-// setCookie adds c as a Set-Cookie header, or logs why it cannot.
+// setCookie adds c as a Set-Cookie header, or logs why it cannot. A
+// Set-Cookie the handler wrote for the same cookie name is dropped first:
+// Django's response.cookies is keyed by name, so the middleware's
+// set_cookie or delete_cookie replaces a view's cookie of that name.
 func (sw *sessionWriter) setCookie(h http.Header, c djangoCookie) {
 	v, err := c.header()
 	if err != nil {
 		sw.m.logger().Error("djsession: no session cookie sent", "err", err)
 		return
 	}
+	old := h.Values("Set-Cookie")
+	kept := old[:0:0]
+	for _, o := range old {
+		if setCookieName(o) != c.name {
+			kept = append(kept, o)
+		}
+	}
+	if len(kept) != len(old) {
+		h.Del("Set-Cookie")
+		for _, o := range kept {
+			h.Add("Set-Cookie", o)
+		}
+	}
 	h.Add("Set-Cookie", v)
+}
+
+// setCookieName is the cookie name of a Set-Cookie value: the text before
+// its first '=', without surrounding blanks (as net/http parses it).
+func setCookieName(v string) string {
+	name, _, ok := strings.Cut(v, "=")
+	if !ok {
+		return ""
+	}
+	return strings.TrimSpace(name)
 }
 
 // deletionExpires is the expires attribute of Django's delete_cookie.
