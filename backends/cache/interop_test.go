@@ -4,11 +4,13 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"reflect"
 	"runtime"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -199,6 +201,33 @@ type interopAlias struct {
 	opts   []Option
 	pickle bool // the serializer carries Python types
 	exact  bool // the stored bytes are deterministic (no compression)
+	// deadFirst: LOCATION's first server is down and writes go on to the
+	// next (REPLICA_READ_ONLY = False); deletes, not retried, fail.
+	deadFirst bool
+}
+
+// deadFirstAlias is django-redis with LOCATION = [a server that is down,
+// the test Redis] and REPLICA_READ_ONLY = False: Django's writes and ours
+// land on the test Redis after the first server refuses them, and both
+// read from it (the replica).
+func deadFirstAlias(t *testing.T, ru, prefix string) interopAlias {
+	u, err := url.Parse(ru)
+	if err != nil || u.Scheme != "redis" {
+		t.Fatalf("%s: want a redis:// URL (%v)", testenv.RedisURLVar, err)
+	}
+	deadAddr := "127.0.0.1:" + strconv.Itoa(freePort(t, false))
+	q := url.Values{"replica_read_only": {"false"}, "dial_timeout": {"1s"}}
+	if pw, ok := u.User.Password(); ok {
+		q.Set("password", pw) // for every server of the list
+	}
+	dead := "redis://" + deadAddr + u.Path
+	ours := "redis://" + deadAddr + "," + u.Host + u.Path + "?" + q.Encode()
+	return interopAlias{
+		name: "djr_replica_writes",
+		cache: map[string]any{"BACKEND": "django_redis.cache.RedisCache", "LOCATION": []string{dead, ru},
+			"KEY_PREFIX": prefix, "OPTIONS": map[string]any{"REPLICA_READ_ONLY": false}},
+		url: ours, pickle: true, exact: true, deadFirst: true,
+	}
 }
 
 // TestDjangoInterop: Django 3.2 with django-redis 5.2 (pickle, json,
@@ -232,7 +261,7 @@ func TestDjangoInterop(t *testing.T) {
 			})
 		}
 	}
-	aliases = append(aliases,
+	aliases = append(aliases, deadFirstAlias(t, ru, prefix),
 		interopAlias{name: "pymemcache", cache: map[string]any{"BACKEND": "django.core.cache.backends.memcached.PyMemcacheCache",
 			"LOCATION": ma, "KEY_PREFIX": prefix}, url: "pymemcache://" + ma, pickle: true, exact: true},
 		interopAlias{name: "pylibmc", cache: map[string]any{"BACKEND": "django.core.cache.backends.memcached.PyLibMCCache",
@@ -266,6 +295,9 @@ func TestDjangoInterop(t *testing.T) {
 		t.Run(a.name, func(t *testing.T) {
 			st := stores[a.name]
 			t.Cleanup(func() {
+				if a.deadFirst {
+					return // deletes go to the dead server; deletePrefix cleans up
+				}
 				// memcached cannot delete by prefix: remove each session.
 				for _, k := range append(append([]string(nil), read[a.name]...), out.Written[a.name]...) {
 					if err := st.Delete(ctx, k); err != nil {

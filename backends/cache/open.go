@@ -399,7 +399,7 @@ func describe(cfg *Config) string {
 }
 
 func newRedisFromConfig(cfg *Config, o *options, seconds bool) (Client, error) {
-	c := &redisClient{seconds: seconds, where: describe(cfg)}
+	c := &redisClient{seconds: seconds, where: describe(cfg), replicaWrites: cfg.ReplicaWrites}
 	switch cfg.Topology {
 	case Single, Replicated:
 		for i, l := range cfg.Locations {

@@ -47,6 +47,10 @@ func TestMaxValueSizeRaisesReadBounds(t *testing.T) {
 		p.RawQuery += q
 		return p.String()
 	}
+	// Megabyte writes can pass the default 3 s socket timeout on a loaded
+	// machine (seen under -race with a fuzzer running).
+	admin := u
+	u = withQuery("socket_timeout=30")
 	type config struct {
 		name string
 		url  string
@@ -84,7 +88,7 @@ func TestMaxValueSizeRaisesReadBounds(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%s: %v", c.name, err)
 		}
-		rc := adminRedis(t, u)
+		rc := adminRedis(t, admin)
 		func() {
 			defer func() {
 				st.Close()

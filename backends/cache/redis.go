@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"sync"
 	"time"
 
@@ -29,6 +30,9 @@ type redisClient struct {
 	seconds bool
 	// where names the server(s) in error messages (no credentials).
 	where string
+	// replicaWrites retries failed writes on reads, then write
+	// (Config.ReplicaWrites).
+	replicaWrites bool
 }
 
 var _ BoundedClient = (*redisClient)(nil)
@@ -113,15 +117,43 @@ func (c *redisClient) set(ctx context.Context, op, key string, it Item, ttl time
 	if ttl <= 0 {
 		return false, fmt.Errorf("cache: redis %s: non-positive TTL %v", op, ttl)
 	}
-	cmd := redis.NewStatusCmd(ctx, c.setArgs(key, it, ttl, cond)...)
-	err := c.write.Process(ctx, cmd)
-	switch {
-	case err == nil:
-		return true, nil
-	case errors.Is(err, redis.Nil):
-		return false, nil
+	args := c.setArgs(key, it, ttl, cond)
+	var tried []int // server indexes: 0 is write, i ≥ 1 is reads[i-1]
+	for i := 0; ; {
+		srv := c.write
+		if i > 0 {
+			srv = c.reads[i-1]
+		}
+		err := srv.Process(ctx, redis.NewStatusCmd(ctx, args...))
+		switch {
+		case err == nil:
+			return true, nil
+		case errors.Is(err, redis.Nil):
+			return false, nil
+		}
+		n := 1 + len(c.reads)
+		if !c.replicaWrites || len(tried) >= n || ctx.Err() != nil || errors.Is(err, redis.ErrClosed) {
+			return false, c.wrap(ctx, op, err)
+		}
+		tried = append(tried, i)
+		i = nextServer(tried, n)
 	}
-	return false, c.wrap(ctx, op, err)
+}
+
+// nextServer is django-redis's get_next_client_index for a write after the
+// servers in tried failed: a random untried one while some are left, then
+// the first (so the first is tried twice before giving up).
+func nextServer(tried []int, n int) int {
+	if len(tried) >= n {
+		return 0
+	}
+	untried := make([]int, 0, n-len(tried))
+	for i := range n {
+		if !slices.Contains(tried, i) {
+			untried = append(untried, i)
+		}
+	}
+	return untried[rand.IntN(len(untried))]
 }
 
 // Set is SET key value PX ms (django-redis) or EX s (Django's RedisCache).

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net"
 	"os"
@@ -335,6 +336,107 @@ func TestReplicatedRouting(t *testing.T) {
 	}
 	// The same server twice behaves as one server: the full suite.
 	runConformance(t, "redis://"+addr(primary)+","+addr(primary)+"/0")
+}
+
+// TestReplicaWrites: with ?replica_read_only=false (django-redis's
+// REPLICA_READ_ONLY = False) a write the first server refuses — it is
+// down, or answers READONLY — lands on the next one, where reads go; by
+// default it fails. Deletes are not retried.
+func TestReplicaWrites(t *testing.T) {
+	t.Parallel()
+	live := startRedis(t, false)
+	// A read-only replica of a primary that is not there: SET answers
+	// READONLY.
+	readOnly := startRedis(t, false, "--replicaof", "127.0.0.1", strconv.Itoa(freePort(t, false)))
+	dead := freePort(t, false)
+	s, _ := storetest.Settings()
+	ctx := testCtx(t)
+	for _, tc := range []struct {
+		name    string
+		first   int
+		wantErr error // without the option
+	}{
+		{"down", dead, ErrUnavailable},
+		{"READONLY", readOnly, ErrServer},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			servers := "redis://" + addr(tc.first) + "," + addr(live) + "/0"
+			strict, err := Open(servers+"?dial_timeout=1s", s)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer strict.Close()
+			key, _ := django.NewSessionKey()
+			if err := strict.Save(ctx, record(key, 60, "a", "b"), true); !errors.Is(err, tc.wantErr) {
+				t.Fatalf("without replica_read_only=false: Save = %v, want %v", err, tc.wantErr)
+			}
+			st, err := Open(servers+"?dial_timeout=1s&replica_read_only=false", s)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer st.Close()
+			for _, mustCreate := range []bool{true, false} {
+				if err := st.Save(ctx, record(key, 60, "created", strconv.FormatBool(mustCreate)), mustCreate); err != nil {
+					t.Fatalf("Save(mustCreate=%v): %v", mustCreate, err)
+				}
+				d, found, err := st.Load(ctx, key)
+				if err != nil || !found {
+					t.Fatalf("Load after Save(mustCreate=%v): %v %v", mustCreate, found, err)
+				}
+				if v, _ := d.GetStr("created"); !v.Equal(py.Str(strconv.FormatBool(mustCreate))) {
+					t.Errorf("read %s", v.Repr())
+				}
+			}
+			// A second create of the same key is a conflict on the
+			// server that holds it, not a success elsewhere.
+			if err := st.Save(ctx, record(key, 60, "a", "b"), true); !errors.Is(err, django.ErrCreateConflict) {
+				t.Errorf("second create: %v", err)
+			}
+			if err := st.Delete(ctx, key); err == nil {
+				t.Error("Delete was retried on the replica (django-redis does not)")
+			}
+			rl := redis.NewClient(&redis.Options{Addr: addr(live)})
+			defer rl.Close()
+			if err := rl.Del(ctx, st.CacheKey(key)).Err(); err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
+	// No server answers: the write fails after trying each (and the first
+	// twice), without hanging.
+	st, err := Open("redis://"+addr(dead)+","+addr(freePort(t, false))+"/0?dial_timeout=1s&replica_read_only=false", s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	key, _ := django.NewSessionKey()
+	if err := st.Save(ctx, record(key, 60, "a", "b"), true); !errors.Is(err, ErrUnavailable) {
+		t.Errorf("all down: %v", err)
+	}
+}
+
+func TestNextServer(t *testing.T) {
+	// django-redis's order: untried servers at random, then the first.
+	seen := map[int]bool{}
+	for range 200 {
+		i := nextServer([]int{0}, 3)
+		if i != 1 && i != 2 {
+			t.Fatalf("after [0] of 3: %d", i)
+		}
+		seen[i] = true
+	}
+	if !seen[1] || !seen[2] {
+		t.Errorf("not random: %v", seen)
+	}
+	if i := nextServer([]int{0, 2}, 3); i != 1 {
+		t.Errorf("after [0 2] of 3: %d", i)
+	}
+	if i := nextServer([]int{0, 2, 1}, 3); i != 0 {
+		t.Errorf("all tried: %d, want the first again", i)
+	}
+	if i := nextServer([]int{0}, 1); i != 0 {
+		t.Errorf("one server: %d", i)
+	}
 }
 
 // TestShardPlacement: django-redis's ShardClient ring over two servers puts

@@ -123,6 +123,18 @@ type Config struct {
 	// session just saved is always read back (a replica may lag behind).
 	// With no replica up, reads go to the primary.
 	SentinelReplicaReads bool
+	// ReplicaWrites is django-redis's OPTIONS REPLICA_READ_ONLY = False,
+	// from ?replica_read_only=false: a write (Save, create) that fails —
+	// the server unreachable, a timeout, or an error reply such as
+	// READONLY — is retried on the other servers of the list in random
+	// order and then once more on the first, as DefaultClient.set does
+	// (spec §6.2). For a list of servers read and written by django-redis
+	// (Single or Replicated topology, not format=django). Deletes are not
+	// retried, as in django-redis. A retried write keeps the session's
+	// TTL, where django-redis 5.2 multiplies its timeout by 1000 once more
+	// for each retry (seen with Debian's 5.2.0: a 60 s entry retried once
+	// lives 16.7 hours).
+	ReplicaWrites bool
 
 	// Format is the value format: "django-redis", "django", "pymemcache"
 	// or "pylibmc" ("" = the default of the backend).
@@ -196,7 +208,9 @@ func badURL(format string, args ...any) error {
 // pymemcache | pylibmc), serializer, compressor, pickle_version (django-redis
 // class paths or short names), db, username, password, sentinels,
 // sentinel_username, sentinel_password, replica_reads (Sentinel: read
-// from a replica, see Config.SentinelReplicaReads), client_class (DefaultClient,
+// from a replica, see Config.SentinelReplicaReads), replica_read_only
+// (false retries failed writes on the other servers, see
+// Config.ReplicaWrites), client_class (DefaultClient,
 // ShardClient, SentinelClient, HerdClient), herd_timeout
 // (CACHE_HERD_TIMEOUT, seconds, HerdClient only; default 60),
 // socket_connect_timeout / connect_timeout /
@@ -606,6 +620,12 @@ func (c *Config) parseOptions(q map[string]string) error {
 			c.SentinelPassword = v
 		case "sentinel_username":
 			c.SentinelUsername = v
+		case "replica_read_only":
+			readOnly, perr := strconv.ParseBool(v)
+			if perr != nil {
+				return badURL("bad replica_read_only %q (want true or false)", v)
+			}
+			c.ReplicaWrites = !readOnly
 		case "replica_reads":
 			if c.SentinelReplicaReads, err = strconv.ParseBool(v); err != nil {
 				return badURL("bad replica_reads %q (want true or false)", v)
@@ -662,6 +682,9 @@ func (c *Config) parseOptions(q map[string]string) error {
 	}
 	if c.SentinelReplicaReads && c.Topology != Sentinel {
 		return badURL("replica_reads applies to Sentinel (Django's primary + replicas list reads replicas already)")
+	}
+	if c.ReplicaWrites && (c.Backend != Redis || (c.Topology != Single && c.Topology != Replicated) || c.Format == "django") {
+		return badURL("replica_read_only=false is django-redis's DefaultClient option: a redis:// list of servers in the django-redis format")
 	}
 	if c.Herd && c.Format != "" && c.Format != "django-redis" && c.Format != "django_redis" {
 		return badURL("HerdClient is a django-redis client; format %q is not", c.Format)

@@ -64,6 +64,12 @@ func TestParseURL(t *testing.T) {
 			Topology: Sentinel, MasterName: "mymaster", DB: 1, SentinelReplicaReads: true, Locations: []Location{
 				{Name: "s1:26379", Network: "tcp", Addr: "s1:26379"},
 				{Name: "s2", Network: "tcp", Addr: "s2:26379"}}}},
+		{"redis://h1,h2:6380/0?replica_read_only=False", Config{Backend: Redis, Topology: Replicated, ReplicaWrites: true,
+			Locations: []Location{{Name: "redis://h1/0", Network: "tcp", Addr: "h1:6379"}, {Name: "redis://h2:6380/0", Network: "tcp", Addr: "h2:6380"}}}},
+		{"redis://h1?REPLICA_READ_ONLY=0", Config{Backend: Redis, Topology: Single, ReplicaWrites: true,
+			Locations: []Location{{Name: "redis://h1", Network: "tcp", Addr: "h1:6379"}}}},
+		{"redis://h1,h2?replica_read_only=true", Config{Backend: Redis, Topology: Replicated,
+			Locations: []Location{{Name: "redis://h1", Network: "tcp", Addr: "h1:6379"}, {Name: "redis://h2", Network: "tcp", Addr: "h2:6379"}}}},
 		{"redis+cluster://n1:7000,n2:7001?read_timeout=100ms&write_timeout=1", Config{Backend: Redis, Topology: Cluster,
 			ReadTimeout: 100 * time.Millisecond, WriteTimeout: time.Second, Locations: []Location{
 				{Name: "n1:7000", Network: "tcp", Addr: "n1:7000"},
@@ -116,6 +122,10 @@ func TestParseURLErrors(t *testing.T) {
 		"filecache://", "filecache:///d?format=django", "filecache:///d?max_entries=-1", "filecache:///d?max_entries=x",
 		"filecache:///d?cull_frequency=-1", "dbcache://", "dbcache://t/x", "dbcache://t?serializer=json&format=pymemcache",
 		"redis://h?max_entries=10", "memcache://h?cull_frequency=2",
+		"redis://h1,h2?replica_read_only=maybe", "redis://h1,h2?replica_read_only=false&format=django",
+		"redis+sentinel://s1/m?replica_read_only=false", "redis+cluster://n1?replica_read_only=false",
+		"redis://h1,h2?client_class=django_redis.client.ShardClient&replica_read_only=false",
+		"memcache://h?replica_read_only=false", "filecache:///d?replica_read_only=false",
 	} {
 		if _, err := ParseURL(u); !errors.Is(err, ErrInvalidURL) {
 			t.Errorf("ParseURL(%q) = %v, want ErrInvalidURL", u, err)
