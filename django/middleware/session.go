@@ -16,6 +16,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -313,18 +314,8 @@ func (sw *sessionWriter) setCookie(h http.Header, c djangoCookie) {
 		sw.m.logger().Error("djsession: no session cookie sent", "err", err)
 		return
 	}
-	old := h.Values("Set-Cookie")
-	kept := old[:0:0]
-	for _, o := range old {
-		if setCookieName(o) != c.name {
-			kept = append(kept, o)
-		}
-	}
-	if len(kept) != len(old) {
-		h.Del("Set-Cookie")
-		for _, o := range kept {
-			h.Add("Set-Cookie", o)
-		}
+	if old := h.Values("Set-Cookie"); len(old) > 0 {
+		h["Set-Cookie"] = slices.DeleteFunc(old, func(o string) bool { return setCookieName(o) == c.name })
 	}
 	h.Add("Set-Cookie", v)
 }
