@@ -33,6 +33,27 @@ const (
 	DefaultCullFrequency = 3
 )
 
+// Culling resolves the MaxEntries and CullFrequency options of FileClient
+// and package dbcache: 0 gives Django's default for either, a negative
+// MaxEntries is Django's MAX_ENTRIES = 0 (returned as 0), and CullAll
+// (Django's CULL_FREQUENCY = 0, which deletes every entry) is returned as
+// it is. A CullFrequency below CullAll is django.ErrImproperlyConfigured.
+func Culling(maxEntries, cullFrequency int) (int, int, error) {
+	switch {
+	case maxEntries == 0:
+		maxEntries = DefaultMaxEntries
+	case maxEntries < 0:
+		maxEntries = 0
+	}
+	switch {
+	case cullFrequency == 0:
+		cullFrequency = DefaultCullFrequency
+	case cullFrequency < CullAll:
+		return 0, 0, fmt.Errorf("%w: CULL_FREQUENCY %d (use CullAll for Django's 0)", django.ErrImproperlyConfigured, cullFrequency)
+	}
+	return maxEntries, cullFrequency, nil
+}
+
 // fileSuffix ends the name of every cache file (FileBasedCache.cache_suffix).
 const fileSuffix = ".djcache"
 
@@ -152,23 +173,15 @@ func NewFileClient(dir string, o FileOptions) (*FileClient, error) {
 	if dir == "" {
 		return nil, fmt.Errorf("%w: the file-based cache needs a folder (LOCATION)", django.ErrImproperlyConfigured)
 	}
-	if o.CullFrequency < CullAll {
-		return nil, fmt.Errorf("%w: file-based cache CULL_FREQUENCY %d is invalid", django.ErrImproperlyConfigured, o.CullFrequency)
+	maxEntries, cullFrequency, err := Culling(o.MaxEntries, o.CullFrequency)
+	if err != nil {
+		return nil, fmt.Errorf("file-based cache: %w", err)
 	}
 	abs, err := filepath.Abs(dir)
 	if err != nil {
 		return nil, fmt.Errorf("%w: file-based cache folder: %v", django.ErrImproperlyConfigured, err)
 	}
-	c := &FileClient{dir: abs, maxEntries: o.MaxEntries, cullFrequency: o.CullFrequency, now: o.Now}
-	switch {
-	case c.maxEntries == 0:
-		c.maxEntries = DefaultMaxEntries
-	case c.maxEntries < 0:
-		c.maxEntries = 0
-	}
-	if c.cullFrequency == 0 {
-		c.cullFrequency = DefaultCullFrequency
-	}
+	c := &FileClient{dir: abs, maxEntries: maxEntries, cullFrequency: cullFrequency, now: o.Now}
 	if c.now == nil {
 		c.now = time.Now
 	}

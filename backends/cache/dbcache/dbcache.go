@@ -174,7 +174,7 @@ type Client struct {
 	timeout  time.Duration
 
 	maxEntries    int
-	cullFrequency int // 0: CullAll
+	cullFrequency int // > 0, or CullAll
 
 	q          queries
 	closed     atomic.Bool
@@ -212,29 +212,17 @@ func New(sqldb *sql.DB, d db.Dialect, table string, settings *django.Settings, o
 		return nil, fmt.Errorf("%w: bad cache table name", django.ErrImproperlyConfigured)
 	}
 	c := &Client{
-		db:            sqldb,
-		dialect:       d,
-		table:         table,
-		settings:      settings,
-		loc:           settings.Location(),
-		timeout:       o.Timeout,
-		maxEntries:    o.MaxEntries,
-		cullFrequency: o.CullFrequency,
-		unprepared:    o.Unprepared,
+		db:         sqldb,
+		dialect:    d,
+		table:      table,
+		settings:   settings,
+		loc:        settings.Location(),
+		timeout:    o.Timeout,
+		unprepared: o.Unprepared,
 	}
-	switch {
-	case c.maxEntries == 0:
-		c.maxEntries = DefaultMaxEntries
-	case c.maxEntries < 0:
-		c.maxEntries = 0
-	}
-	switch {
-	case c.cullFrequency == 0:
-		c.cullFrequency = DefaultCullFrequency
-	case c.cullFrequency == CullAll:
-		c.cullFrequency = 0
-	case c.cullFrequency < 0:
-		return nil, fmt.Errorf("%w: CullFrequency %d (use CullAll for Django's 0)", django.ErrImproperlyConfigured, o.CullFrequency)
+	var err error
+	if c.maxEntries, c.cullFrequency, err = cache.Culling(o.MaxEntries, o.CullFrequency); err != nil {
+		return nil, fmt.Errorf("dbcache: %w", err)
 	}
 	c.buildQueries()
 	return c, nil
@@ -705,7 +693,7 @@ func (c *Client) cull(ctx context.Context, w write) error {
 	if num <= int64(c.maxEntries) {
 		return nil
 	}
-	if c.cullFrequency == 0 {
+	if c.cullFrequency == CullAll {
 		_, err := c.db.ExecContext(ctx, c.q.clear)
 		return err
 	}
