@@ -17,6 +17,7 @@ import (
 
 	"github.com/djsession/djsession/backends/testenv"
 	"github.com/djsession/djsession/django"
+	"github.com/djsession/djsession/django/djangotest"
 	"github.com/djsession/djsession/django/storetest"
 	"github.com/djsession/djsession/pickle/py"
 )
@@ -114,8 +115,7 @@ const (
 		"_auth_user_hash": "3f1c8e0a9b7d6c5e4f3a2b1c0d9e8f7a6b5c4d3e2f1a0b9c8d7e6f5a4b3c2d1e",
 		"count": 7, "ratio": 1.5, "big": 12345678901234567890, "items": [1, "x", null, true, false],
 		"nested": {"a": {"b": []}}, "uni": "Zo\u00eb \ud83c\udf89 \u2028 \u043a\u043b\u044e\u0447", "_session_expiry": 3600}`
-	interopExtra = `{"when": {"$datetime": "2024-02-29T13:45:30.123456+00:00"}, "pair": {"$tuple": [1, "two"]},
-		"price": {"$decimal": "12.50"}, "raw": {"$bytes": "AAH/"}}`
+	interopExtra = djangotest.TypedJSON
 )
 
 // interopData returns the session dict of interopBase (and, with extra,
@@ -128,14 +128,9 @@ func interopData(t testing.TB, extra bool) *py.Dict {
 	}
 	d, _ := v.Dict()
 	if extra {
-		d.SetStr("when", py.FromTime(time.Date(2024, 2, 29, 13, 45, 30, 123456000, time.UTC), true, py.UTC))
-		d.SetStr("pair", py.NewTuple(py.Int(1), py.Str("two")))
-		dec, err := py.ParseDecimal("12.50")
-		if err != nil {
-			t.Fatal(err)
+		for _, e := range djangotest.TypedData().Entries() {
+			d.Set(e.Key, e.Value)
 		}
-		d.SetStr("price", dec)
-		d.SetStr("raw", py.Bytes([]byte{0, 1, 0xff}))
 	}
 	return d
 }

@@ -165,23 +165,14 @@ func schema(t *testing.T, c *Client, table string) string {
 const (
 	dataPlain   = `{"plain":"value","n":1,"f":0.1,"none":null,"list":[1,"two",true],"big":12345678901234567890,"nested":{"a":{"b":[]}}}`
 	dataUnicode = `{"unicode":"ünïcödé ✓ 🎉 \u2028","ключ":"значение"}`
-	dataTyped   = `{"when":{"$datetime":"2024-02-29T13:45:30.123456+00:00"},"pair":{"$tuple":[1,"two"]},"price":{"$decimal":"12.50"},"raw":{"$bytes":"AAH/"}}`
+	dataTyped   = djangotest.TypedJSON
 )
 
 // goData is the Go dict of one of the data constants.
 func goData(t *testing.T, js string) *py.Dict {
 	t.Helper()
 	if js == dataTyped {
-		d := py.NewDict(4)
-		d.SetStr("when", py.FromTime(time.Date(2024, 2, 29, 13, 45, 30, 123456000, time.UTC), true, py.UTC))
-		d.SetStr("pair", py.NewTuple(py.Int(1), py.Str("two")))
-		dec, err := py.ParseDecimal("12.50")
-		if err != nil {
-			t.Fatal(err)
-		}
-		d.SetStr("price", dec)
-		d.SetStr("raw", py.Bytes([]byte{0, 1, 0xff}))
-		return d
+		return djangotest.TypedData()
 	}
 	if js == dataUnicode {
 		// py.DecodeJSON reads bytes as Latin-1 (as Django's
